@@ -1,0 +1,31 @@
+# Common tasks. STACK defaults to dev.
+STACK ?= dev
+PY := .venv/bin/python
+
+.PHONY: venv up preview plan test lint config-reference bench
+
+venv: ## project venv with pinned runtime + dev requirements
+	@test -x $(PY) || python3 -m venv .venv
+	@$(PY) -m pip install -q -r requirements-dev.txt 2>&1 | grep -v "is ignored: it is neither" || true
+
+up: venv ## deploy the stack with the Pulumi CLI (local state backend unless you logged in elsewhere)
+	scripts/deploy.sh $(STACK)
+
+preview: venv
+	pulumi preview --stack $(STACK) --diff
+
+plan: venv ## offline plan under Pulumi's mock runtime -> plan/$(STACK).json (no CLI, no engine)
+	$(PY) -m tools.plan $(STACK)
+
+lint:
+	$(PY) -m ruff check .
+	$(PY) -m mypy
+
+config-reference: ## regenerate Pulumi.yaml config block + README reference from settings
+	$(PY) -m tools.config_reference
+
+bench:
+	$(PY) scripts/bench_plan.py
+
+test: ## everything CI runs: installs and starts what the tests need, then runs them
+	scripts/test.sh

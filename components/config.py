@@ -1,0 +1,52 @@
+"""Reads the `labelstudio:` stack config from the Pulumi runtime into Settings."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.runtime import config as runtime_config
+
+from components.settings import NAMESPACE, Settings, SettingsError, parse
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def raw_config() -> tuple[dict[str, Any], frozenset[str]]:
+    """All `labelstudio:*` keys (values as given) and which of them are secret."""
+    merged: dict[str, Any] = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    raw: dict[str, Any] = {}
+    secret: set[str] = set()
+    for full_key, value in merged.items():
+        ns, _, key = full_key.partition(":")
+        if ns != NAMESPACE or not key:
+            continue
+        raw[key] = _decode(value)
+        if runtime_config.is_config_secret(full_key) or full_key in runtime_config.get_config_secret_keys_env():
+            secret.add(key)
+    return raw, frozenset(secret)
+
+
+def _decode(value: Any) -> Any:
+    """The engine passes every value as a string; lists arrive as JSON text."""
+    if isinstance(value, str) and value[:1] in ("[", "{"):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+class InvalidSettings(pulumi.RunError):
+    """Stack config is invalid: Pulumi prints the message alone, without a traceback."""
+
+
+def load_settings() -> Settings:
+    """Settings for the current stack, or fail with every problem listed (nothing declared)."""
+    raw, secret_keys = raw_config()
+    try:
+        return parse(raw, stack=pulumi.get_stack(), secret_keys=secret_keys, base_dir=REPO_ROOT)
+    except SettingsError as err:
+        raise InvalidSettings(str(err)) from None

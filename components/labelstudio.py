@@ -1,0 +1,86 @@
+"""LabelStudio: the whole deployment, then the seed once the web tier is healthy."""
+
+from __future__ import annotations
+
+import re
+
+import pulumi
+
+from components import ls_env
+from components.cache import Cache
+from components.database import Database
+from components.media import MediaBucket
+from components.ml_backend import MLBackend
+from components.platform import Platform
+from components.providers.project import Project
+from components.settings import Settings
+from components.web_tier import WebTier, generate_secrets
+
+
+def make_platform(settings: Settings, parent: pulumi.Resource) -> Platform:
+    if settings.platform == "docker":
+        from components.docker import DockerPlatform
+
+        return DockerPlatform(settings, parent)
+    from components.kubernetes import KubernetesPlatform  # imported only when used: it is heavy
+
+    return KubernetesPlatform(settings, parent)
+
+
+class LabelStudio(pulumi.ComponentResource):
+    def __init__(self, name: str, settings: Settings, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("labelstudio:index:LabelStudio", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        platform = make_platform(settings, self)
+        self.database = Database("database", settings, platform, child)
+        self.cache = Cache("cache", settings, platform, child) if settings.redis.enabled else None
+        self.media = MediaBucket("media", settings, platform, child)
+        secret_key, self.admin_password, self.admin_token = generate_secrets(self)
+
+        allowed = [platform.ssrf_address("minio")] if settings.media.mode == "minio" else []
+        if settings.ml_backend.enabled:
+            allowed.append(platform.ssrf_address("ml-backend"))
+        endpoints = ls_env.Endpoints(
+            db_host=self.database.host,
+            db_port=self.database.port,
+            media_endpoint=self.media.endpoint,
+            redis_url=self.cache.url if self.cache else None,
+            ssrf_allowed=tuple(allowed),
+        )
+        refs = ls_env.SecretRefs(
+            secret_key=secret_key,
+            db_password=self.database.password,
+            admin_password=self.admin_password,
+            admin_token=self.admin_token,
+            media_access_key_id=self.media.access_key_id,
+            media_secret_access_key=self.media.secret_access_key,
+            redis_password=self.cache.password if self.cache else None,
+        )
+        self.web = WebTier("web", settings, platform, endpoints, refs, pulumi.ResourceOptions(
+            parent=self, depends_on=[r for r in (self.database, self.cache, self.media) if r]))
+        self.ml_backend = (MLBackend("ml-backend", settings, platform, self.admin_token, child)
+                           if settings.ml_backend.enabled else None)
+
+        # Seeding talks to the public URL from where `pulumi up` runs, after nginx is healthy.
+        self.projects = [
+            Project(
+                f"project-{slug(p.source)}",
+                api_url=settings.public_url,
+                api_token=self.admin_token,
+                title=p.title,
+                label_config=p.label_config,
+                description=p.description,
+                quality=p.quality_dict,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.web]),
+            )
+            for p in settings.seed_projects
+        ]
+        self.url = settings.public_url
+        self.register_outputs({"url": self.url, "adminPassword": self.admin_password,
+                               "adminToken": self.admin_token})
+
+
+def slug(path: str) -> str:
+    """A stable resource name from a project file path (never from the title)."""
+    stem = re.sub(r"\.ya?ml$", "", path.rsplit("/", 1)[-1])
+    return re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-")

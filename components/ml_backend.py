@@ -1,0 +1,34 @@
+"""Optional ML backend next to Label Studio (GPU capable)."""
+
+from __future__ import annotations
+
+import pulumi
+
+from components.platform import Platform
+from components.settings import Settings
+from components.spec import HttpCheck, Port, Resources, ServiceSpec
+from components.web_tier import APP_PORT
+
+
+class MLBackend(pulumi.ComponentResource):
+    url: str
+
+    def __init__(self, name: str, settings: Settings, platform: Platform, api_key: pulumi.Output[str],
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("labelstudio:index:MLBackend", name, None, opts)
+        ml = settings.ml_backend
+        self.service = platform.run(ServiceSpec(
+            name="ml-backend",
+            image=ml.image,
+            # The backend fetches task media from Label Studio with this key.
+            env={**dict(ml.env), "LABEL_STUDIO_URL": f"http://app:{APP_PORT}", "PORT": str(ml.port)},
+            secret_env={"LABEL_STUDIO_API_KEY": api_key},
+            ports=(Port(ml.port),),
+            health=HttpCheck("/health", ml.port),
+            ssrf_target=True,
+            replicas=ml.replicas,
+            gpu=ml.gpu,
+            resources=Resources(cpu="1000m", memory="2Gi"),
+        ), self)
+        self.url = f"http://ml-backend:{ml.port}"
+        self.register_outputs({"url": self.url})

@@ -1,0 +1,81 @@
+"""Platform-neutral description of a service: WHAT it needs, not HOW it runs.
+
+Services build these; a platform adapter (docker.py, kubernetes.py) renders them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Mapping, Union
+
+import pulumi
+
+# UID/GID the Label Studio images run as (the image's own user, group root).
+LABEL_STUDIO_USER = "1001:0"
+
+
+@dataclass(frozen=True)
+class HttpCheck:
+    path: str
+    port: int
+
+
+@dataclass(frozen=True)
+class CommandCheck:
+    command: tuple[str, ...]
+
+
+Health = Union[HttpCheck, CommandCheck]
+
+
+@dataclass(frozen=True)
+class Port:
+    container: int
+    published: int | None = None  # Docker: host port, bound to 127.0.0.1 only
+
+
+@dataclass(frozen=True)
+class Volume:
+    name: str  # logical name; the adapter prefixes it with the stack
+    mount: str
+
+
+@dataclass(frozen=True)
+class File:
+    """A file the service reads (certificates); secret content stays secret."""
+
+    path: str
+    content: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
+class Resources:
+    cpu: str = "500m"
+    memory: str = "512Mi"
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str  # role and in-network host name: "postgres", "app", "nginx", ...
+    image: str
+    aliases: tuple[str, ...] = ()  # more in-network host names
+    args: tuple[str, ...] = ()
+    env: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    secret_env: Mapping[str, pulumi.Output[str]] = field(default_factory=dict)
+    ports: tuple[Port, ...] = ()
+    volumes: tuple[Volume, ...] = ()
+    files: tuple[File, ...] = ()
+    tmpfs: tuple[str, ...] = ()
+    health: Health | None = None
+    user: str | None = None
+    read_only: bool = False
+    # "data": reachable only from the app tier (internal network); "app": app network.
+    tier: Literal["data", "app"] = "app"
+    also_data: bool = False  # an app-tier service that talks to the data tier
+    # Label Studio must call it (storage, ML backend): it gets a fixed address that
+    # the SSRF allow-list opens, and nothing else is opened.
+    ssrf_target: bool = False
+    run_to_completion: bool = False
+    replicas: int = 1
+    gpu: int = 0
+    resources: Resources = Resources()

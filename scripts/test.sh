@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh machine: install what the tests need, then run them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/bootstrap-test.sh
+PY=.venv/bin/python
+echo "== lint"; $PY -m ruff check . && $PY -m mypy
+echo "== generated config reference is current"; $PY -m tools.config_reference --check
+echo "== offline plans"; for s in dev prod; do $PY -m tools.plan "$s"; done
+echo "== tests (real PostgreSQL, moto S3 and Label Studio are started by the fixtures)"
+$PY -m coverage run -m pytest -q -p no:cacheprovider "$@"
+$PY -m coverage report

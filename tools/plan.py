@@ -1,0 +1,203 @@
+"""Offline plan: run the program under Pulumi's mock runtime for one stack file.
+
+    python -m tools.plan dev        # writes plan/dev.json
+    python -m tools.plan prod
+
+Every resource is recorded with type, name, parent, dependencies and inputs in the
+engine's wire form (camelCase keys), each secret replaced by "[secret]". `secure:` values
+in the stack file need no passphrase: they are planned as placeholder secrets.
+Invalid settings: exit 1 with the same messages as `pulumi preview`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import json
+import runpy
+import secrets
+import string
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from google.protobuf import json_format
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime.config import set_all_config
+
+from components.config import InvalidSettings
+from components.settings import NAMESPACE
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+SIG_KEY = "4dabf18193072939515e22adb298388d"
+MASK = "[secret]"
+PLACEHOLDER = "plan-placeholder-secret"  # stands in for `secure:` values
+
+
+@dataclass
+class Resource:
+    urn: str
+    type: str
+    name: str
+    parent: str
+    custom: bool
+    dependencies: list[str]
+    wire_inputs: dict[str, Any]  # the engine's wire form, secrets still marked
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    def inputs(self, reveal: bool = False) -> dict[str, Any]:
+        """Inputs with secrets masked (default) or revealed (tests that need the values)."""
+        return _unwrap(self.wire_inputs, reveal)
+
+
+@dataclass
+class Plan:
+    stack: str
+    resources: list[Resource]
+    exports: dict[str, Any]
+
+    def of_type(self, type_: str) -> list[Resource]:
+        return [r for r in self.resources if r.type == type_]
+
+    def named(self, name: str, type_: str | None = None) -> Resource:
+        found = [r for r in self.resources if r.name == name and (type_ is None or r.type == type_)]
+        if len(found) != 1:
+            raise KeyError(f"{len(found)} resources named {name!r}")
+        return found[0]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "stack": self.stack,
+            "resources": [
+                {"urn": r.urn, "type": r.type, "name": r.name, "parent": r.parent,
+                 "dependencies": r.dependencies, "inputs": r.inputs()}
+                for r in self.resources
+            ],
+        }
+
+
+def _unwrap(value: Any, reveal: bool) -> Any:
+    if isinstance(value, dict):
+        if value.get(SIG_KEY) == SECRET_SIG:
+            return _unwrap(value.get("value"), reveal) if reveal else MASK
+        return {k: _unwrap(v, reveal) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unwrap(v, reveal) for v in value]
+    return value
+
+
+class PlanMocks(pulumi.runtime.Mocks):
+    """Answers like the real providers would, with fake but well-formed values."""
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        outputs = dict(args.inputs)
+        if args.typ == "random:index/randomPassword:RandomPassword":
+            length = int(args.inputs.get("length", 16))
+            alphabet = string.ascii_letters + string.digits
+            outputs["result"] = "".join(secrets.choice(alphabet) for _ in range(length))
+        elif args.typ == "random:index/randomBytes:RandomBytes":
+            import base64
+
+            raw = secrets.token_bytes(int(args.inputs.get("length", 32)))
+            outputs.update(base64=base64.b64encode(raw).decode(), hex=raw.hex())
+        elif args.typ == "docker:index/remoteImage:RemoteImage":
+            outputs["imageId"] = f"sha256:{secrets.token_hex(32)}"
+        elif args.typ == "docker:index/container:Container" and args.inputs.get("attach"):
+            outputs["exitCode"] = 0
+        elif args.typ == "pulumi-python:dynamic:Resource":
+            outputs.setdefault("project_id", 1)
+        return f"{args.name}-id", outputs
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+        return {}
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """The mock monitor, also keeping parent, dependencies and wire-form inputs."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
+        super().__init__(mocks)
+        self.recorded: list[Resource] = []
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            wire = json_format.MessageToDict(request.object)
+            self.recorded.append(Resource(
+                urn=response.urn, type=request.type, name=request.name, parent=request.parent,
+                custom=bool(request.custom), dependencies=list(request.dependencies),
+                wire_inputs=wire,
+            ))
+        return response
+
+
+def stack_config(stack: str) -> tuple[dict[str, Any], list[str]]:
+    """Config from Pulumi.<stack>.yaml as the engine passes it (strings, JSON for lists)."""
+    path = ROOT / f"Pulumi.{stack}.yaml"
+    doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    config: dict[str, Any] = {}
+    secret_keys: list[str] = []
+    for key, value in (doc.get("config") or {}).items():
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            value = PLACEHOLDER
+            secret_keys.append(key)
+        elif isinstance(value, (list, dict)):
+            value = json.dumps(value)
+        elif isinstance(value, bool):
+            value = str(value).lower()
+        config[key] = str(value) if not isinstance(value, str) else value
+    return config, secret_keys
+
+
+def run(stack: str, config: dict[str, Any] | None = None, secret_keys: list[str] | None = None) -> Plan:
+    """Run the program for `stack` under mocks and return what it declared."""
+    if config is None:
+        config, secret_keys = stack_config(stack)
+    # Pulumi's runtime state lives in context variables: a fresh context per run keeps
+    # runs (and tests) from leaking config, mocks or the root stack into each other.
+    return contextvars.Context().run(_run, stack, config, secret_keys or [])
+
+
+def _run(stack: str, config: dict[str, Any], secret_keys: list[str]) -> Plan:
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    monitor = RecordingMonitor(PlanMocks())
+    set_all_config(config, secret_keys)
+    try:
+        pulumi.runtime.set_mocks(PlanMocks(), project=NAMESPACE, stack=stack, preview=False, monitor=monitor)
+        runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
+        loop.run_until_complete(pulumi.runtime.stack.wait_for_rpcs())
+        root = pulumi.runtime.get_root_resource()
+        exports = dict(getattr(root, "outputs", {}) or {})
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
+    return Plan(stack, monitor.recorded, exports)
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1:
+        print("usage: python -m tools.plan <stack>", file=sys.stderr)
+        return 2
+    stack = argv[0]
+    if not (ROOT / f"Pulumi.{stack}.yaml").exists():
+        print(f"no stack file Pulumi.{stack}.yaml", file=sys.stderr)
+        return 2
+    try:
+        plan = run(stack)
+    except InvalidSettings as err:
+        print(str(err), file=sys.stderr)
+        return 1
+    out = ROOT / "plan" / f"{stack}.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(plan.to_json(), indent=2, sort_keys=True) + "\n")
+    print(f"{out.relative_to(ROOT)}: {len(plan.resources)} resources")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
