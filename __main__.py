@@ -13,4 +13,4 @@ pulumi.export("adminEmail", settings.admin_email)
 pulumi.export("adminPassword", pulumi.Output.secret(label_studio.admin_password))
 pulumi.export("adminToken", pulumi.Output.secret(label_studio.admin_token))
 pulumi.export("projectIds", {p.source: proj.project_id
-                             for p, proj in zip(settings.seed_projects, label_studio.projects)})
+                             for p, proj in zip(settings.seed_projects, label_studio.projects, strict=True)})

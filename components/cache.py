@@ -7,7 +7,7 @@ import pulumi_random as random
 
 from components.platform import Platform
 from components.settings import Settings
-from components.spec import CommandCheck, Resources, ServiceSpec, Volume
+from components.spec import CommandCheck, Port, Resources, ServiceSpec, Volume
 
 PORT = 6379
 REDIS_USER = "999:999"  # the official image's redis user
@@ -44,6 +44,7 @@ def spec(settings: Settings, password: pulumi.Output[str]) -> ServiceSpec:
         image=settings.redis.image,
         args=("sh", "-c", 'exec redis-server --appendonly yes --requirepass "$REDIS_PASSWORD"'),
         secret_env={"REDIS_PASSWORD": password},
+        ports=(Port(PORT),),
         volumes=(Volume("data", "/data"),),
         health=CommandCheck(("sh", "-c", 'REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli ping | grep -q PONG')),
         user=REDIS_USER,

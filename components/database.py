@@ -7,7 +7,7 @@ import pulumi_random as random
 
 from components.platform import Platform
 from components.settings import Settings
-from components.spec import CommandCheck, Resources, ServiceSpec, Volume
+from components.spec import CommandCheck, Port, Resources, ServiceSpec, Volume
 
 PORT = 5432
 POSTGRES_USER = "999:999"  # the official image's postgres user: no root, no gosu
@@ -44,8 +44,9 @@ def spec(settings: Settings, password: pulumi.Output[str]) -> ServiceSpec:
         env={"POSTGRES_DB": pg.database, "POSTGRES_USER": pg.user,
              "PGDATA": "/var/lib/postgresql/data/pgdata"},
         secret_env={"POSTGRES_PASSWORD": password},
+        ports=(Port(PORT),),
         volumes=(Volume("data", "/var/lib/postgresql/data"),),
-        tmpfs=("/tmp", "/var/run/postgresql"),
+        tmpfs=("/tmp", "/var/run/postgresql"),  # noqa: S108 - in-container tmpfs
         health=CommandCheck(("pg_isready", "-U", pg.user, "-d", pg.database)),
         user=POSTGRES_USER,
         read_only=True,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Sequence
+from collections.abc import Sequence
 
 import pulumi
 import pulumi_docker as docker
@@ -17,12 +17,11 @@ import pulumi_docker as docker
 from components.settings import Settings
 from components.spec import CommandCheck, HttpCheck, ServiceSpec
 
-
 # Services Label Studio must call; each gets a fixed address so SSRF can open just it.
 SSRF_SLOTS = ("minio", "ml-backend")
 
 
-class StepFailed(RuntimeError):
+class StepFailedError(RuntimeError):
     pass
 
 
@@ -30,7 +29,7 @@ def require_exit_zero(container: str, exit_code: float | None) -> str:
     """Gate for run-to-completion steps: the exit code must be 0 (apply never runs on
     unknowns, so during preview of a new step this is not called)."""
     if exit_code is None or int(exit_code) != 0:
-        raise StepFailed(f"{container} exited with code {exit_code}; see `docker logs {container}`")
+        raise StepFailedError(f"{container} exited with code {exit_code}; see `docker logs {container}`")
     return "0"
 
 
@@ -57,14 +56,11 @@ def healthcheck(check: HttpCheck | CommandCheck) -> docker.ContainerHealthcheckA
 
 def env_list(spec: ServiceSpec) -> list[pulumi.Input[str]]:
     """KEY=value entries; a secret entry stays a secret output of its own."""
-    plain: list[pulumi.Input[str]] = [
-        pulumi.Output.from_input(v).apply(lambda v, k=k: f"{k}={v}") if not isinstance(v, str) else f"{k}={v}"
-        for k, v in sorted(spec.env.items())
-    ]
-    secret: list[pulumi.Input[str]] = [
-        v.apply(lambda v, k=k: f"{k}={v}") for k, v in sorted(spec.secret_env.items())
-    ]
-    return plain + secret
+    def entry(key: str, value: pulumi.Input[str]) -> pulumi.Input[str]:
+        return f"{key}={value}" if isinstance(value, str) else pulumi.Output.concat(key, "=", value)
+
+    return [entry(k, v) for k, v in sorted(spec.env.items())] + [
+        entry(k, v) for k, v in sorted(spec.secret_env.items())]
 
 
 class DockerPlatform:

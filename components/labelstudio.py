@@ -56,8 +56,10 @@ class LabelStudio(pulumi.ComponentResource):
             media_secret_access_key=self.media.secret_access_key,
             redis_password=self.cache.password if self.cache else None,
         )
-        self.web = WebTier("web", settings, platform, endpoints, refs, pulumi.ResourceOptions(
-            parent=self, depends_on=[r for r in (self.database, self.cache, self.media) if r]))
+        # Children do not inherit a component's depends_on: hand the workloads over explicitly.
+        after = [r for r in (self.database.service, self.cache and self.cache.service,
+                             self.media.service, self.media.bucket) if r is not None]
+        self.web = WebTier("web", settings, platform, endpoints, refs, after, child)
         self.ml_backend = (MLBackend("ml-backend", settings, platform, self.admin_token, child)
                            if settings.ml_backend.enabled else None)
 

@@ -6,8 +6,9 @@ Facts: ../shared/DESIGN.md section 4 (measured on 1.23.2).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal, Mapping
+from typing import Literal
 from urllib.parse import urlsplit
 
 import pulumi

@@ -121,10 +121,10 @@ def _quality(raw: Any, fail: Any) -> tuple[tuple[str, Any], ...]:
         elif not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             fail(f"quality.{key} {value!r} must be {kind.__name__}")
             continue
-        elif key == "overlapCohortPercentage" and not 0 <= value <= 100:
+        elif key == "overlapCohortPercentage" and isinstance(value, int) and not 0 <= value <= 100:
             fail(f"quality.{key} {value} must be from 0 to 100")
             continue
-        elif key == "maximumAnnotations" and value < 1:
+        elif key == "maximumAnnotations" and isinstance(value, int) and value < 1:
             fail(f"quality.{key} {value} must be at least 1")
             continue
         out.append((api_name, value))

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
-from components.seed_spec import SeedProject, load_seed_project
 from components.secret import Secret
+from components.seed_spec import SeedProject, load_seed_project
 
 NAMESPACE = "labelstudio"
 
@@ -408,7 +409,8 @@ def _media(r: _Reader) -> Media:
     mode = r.choice("mediaMode", ("minio", "s3"))
     bucket = r.string("mediaBucket")
     if not _BUCKET.match(bucket) or ".." in bucket:
-        r.fail("mediaBucket", f"{bucket!r} is not a valid S3 bucket name; fix: 3-63 lower-case letters, digits, '-', '.'")
+        r.fail("mediaBucket", f"{bucket!r} is not a valid S3 bucket name; "
+               "fix: 3-63 lower-case letters, digits, '-', '.'")
     endpoint = r.string("mediaEndpoint")
     if endpoint and urlsplit(endpoint).scheme not in ("http", "https"):
         r.fail("mediaEndpoint", f"{endpoint!r} is not an http(s) URL; fix: e.g. https://s3.example.com")
@@ -422,8 +424,8 @@ def _media(r: _Reader) -> Media:
     if mode == "s3" and credentials == "static":
         for key, val in (("mediaAccessKeyId", key_id), ("mediaSecretAccessKey", secret_key)):
             if val is None:
-                r.fail(key, f"is required for static S3 credentials; fix: `pulumi config set --secret {NAMESPACE}:{key} ...` "
-                       "or set mediaCredentials: iam")
+                r.fail(key, "is required for static S3 credentials; fix: "
+                       f"`pulumi config set --secret {NAMESPACE}:{key} ...` or set mediaCredentials: iam")
     return Media(
         mode=mode,
         image=r.image("minioImage"),
@@ -484,5 +486,11 @@ def _cross_checks(r: _Reader, s: Settings) -> None:
     if s.redis.enabled and s.edition == "community":
         r.fail("redisEnabled", "Label Studio Community never reads Redis; fix: set edition: enterprise "
                "or redisEnabled: false")
-    if s.platform == "kubernetes" and s.media.mode == "minio" and s.stack.startswith("prod"):
-        r.fail("mediaMode", "embedded MinIO is for non-production stacks; fix: mediaMode: s3")
+    if s.platform == "kubernetes":
+        # Both need an in-cluster SSRF target with a fixed address, which the Kubernetes
+        # adapter does not allocate yet (issue #3): refuse rather than deploy a broken stack.
+        if s.media.mode == "minio":
+            r.fail("mediaMode", "embedded MinIO is not available on Kubernetes yet; fix: mediaMode: s3")
+        if s.ml_backend.enabled:
+            r.fail("mlBackendEnabled", "the ML backend is not available on Kubernetes yet; fix: "
+                   "mlBackendEnabled: false, or run the docker platform")

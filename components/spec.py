@@ -5,8 +5,9 @@ Services build these; a platform adapter (docker.py, kubernetes.py) renders them
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal, Mapping, Union
+from typing import Literal
 
 import pulumi
 
@@ -25,7 +26,7 @@ class CommandCheck:
     command: tuple[str, ...]
 
 
-Health = Union[HttpCheck, CommandCheck]
+Health = HttpCheck | CommandCheck
 
 
 @dataclass(frozen=True)

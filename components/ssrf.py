@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from typing import Iterable
+from collections.abc import Iterable
 
 # Label Studio 1.23.2 core/utils/io.py validate_ip(): the default banned subnets.
 DEFAULT_BANNED = (

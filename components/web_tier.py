@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pulumi
 import pulumi_random as random
 
@@ -19,7 +21,9 @@ class WebTier(pulumi.ComponentResource):
     admin_token: pulumi.Output[str]
 
     def __init__(self, name: str, settings: Settings, platform: Platform, endpoints: ls_env.Endpoints,
-                 secrets: ls_env.SecretRefs, opts: pulumi.ResourceOptions | None = None) -> None:
+                 secrets: ls_env.SecretRefs, after: Sequence[pulumi.Resource],
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        """`after`: the services (database, bucket, ...) migrations must wait for."""
         super().__init__("labelstudio:index:WebTier", name, None, opts)
         refs = secrets
         env = ls_env.secret_env(settings, refs)
@@ -30,11 +34,12 @@ class WebTier(pulumi.ComponentResource):
             env=ls_env.env(settings, endpoints, "migrate"), secret_env=env, files=files,
             user=LABEL_STUDIO_USER, also_data=True, run_to_completion=True,
             volumes=(Volume("data", ls_env.DATA_DIR),),
-        ), self)
+        ), self, depends_on=after)
         # The app is created only once the migration step exited 0.
         self.app = platform.run(ServiceSpec(
             name="app", image=image, args=("label-studio-uwsgi",),
             env=ls_env.env(settings, endpoints, "app"), secret_env=env, files=files,
+            ports=(Port(APP_PORT),),
             volumes=(Volume("data", ls_env.DATA_DIR),),
             health=HttpCheck("/health", APP_PORT),
             user=LABEL_STUDIO_USER, also_data=True,

@@ -107,7 +107,7 @@ BAD: list[tuple[dict[str, Any], frozenset[str], str]] = [
     ({"kubernetesNamespace": "Label_Studio"}, frozenset(), "labelstudio:kubernetesNamespace: 'Label_Studio' is not a DNS label"),
     ({"seedProjects": ["seed/projects/missing.yaml"]}, frozenset(), "seed/projects/missing.yaml: cannot be read"),
     ({"platfrom": "docker"}, frozenset(), "labelstudio:platfrom: unknown key; fix: remove it"),
-    ({"platform": "kubernetes", "mediaMode": "minio"}, frozenset(), "embedded MinIO is for non-production stacks"),
+    ({"platform": "kubernetes", "mediaMode": "minio"}, frozenset(), "embedded MinIO is not available on Kubernetes yet"),
 ]
 
 

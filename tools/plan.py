@@ -2,6 +2,7 @@
 
     python -m tools.plan dev        # writes plan/dev.json
     python -m tools.plan prod
+    python -m tools.plan ci --file path/to/Pulumi.ci.yaml
 
 Every resource is recorded with type, name, parent, dependencies and inputs in the
 engine's wire form (camelCase keys), each secret replaced by "[secret]". `secure:` values
@@ -26,13 +27,14 @@ import pulumi
 import yaml
 from google.protobuf import json_format
 from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import settings as runtime_settings
 from pulumi.runtime.config import set_all_config
 
 from components.config import InvalidSettings
 from components.settings import NAMESPACE
 
 ROOT = Path(__file__).resolve().parent.parent
-SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"  # noqa: S105 - Pulumi wire signature
 SIG_KEY = "4dabf18193072939515e22adb298388d"
 MASK = "[secret]"
 PLACEHOLDER = "plan-placeholder-secret"  # stands in for `secure:` values
@@ -108,12 +110,15 @@ class PlanMocks(pulumi.runtime.Mocks):
             outputs["imageId"] = f"sha256:{secrets.token_hex(32)}"
         elif args.typ == "docker:index/container:Container" and args.inputs.get("attach"):
             outputs["exitCode"] = 0
+        elif args.typ == "kubernetes:batch/v1:Job":  # pulumi-kubernetes awaits completion
+            outputs["metadata"] = {**outputs.get("metadata", {}), "name": f"{args.name}-{secrets.token_hex(4)}"}
+            outputs["status"] = {"succeeded": 1, "conditions": [{"type": "Complete", "status": "True"}]}
         elif args.typ == "pulumi-python:dynamic:Resource":
             outputs.setdefault("project_id", 1)
         return f"{args.name}-id", outputs
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
-        return {}
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        return {}, None
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
@@ -125,19 +130,25 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
         response = super().RegisterResource(request)
+        # The engine marks `additionalSecretOutputs` (e.g. RandomPassword.result) secret;
+        # the stock mock monitor does not, so do it here as the engine would.
+        outputs = json_format.MessageToDict(response.object)
+        for key in request.additionalSecretOutputs:
+            if key in outputs and not (isinstance(outputs[key], dict) and SIG_KEY in outputs[key]):
+                response.object.update({key: {SIG_KEY: SECRET_SIG, "value": outputs[key]}})
         if request.type != "pulumi:pulumi:Stack":
             wire = json_format.MessageToDict(request.object)
             self.recorded.append(Resource(
                 urn=response.urn, type=request.type, name=request.name, parent=request.parent,
                 custom=bool(request.custom), dependencies=list(request.dependencies),
-                wire_inputs=wire,
+                wire_inputs=wire, outputs=dict(self.resources[response.urn].state),
             ))
         return response
 
 
-def stack_config(stack: str) -> tuple[dict[str, Any], list[str]]:
-    """Config from Pulumi.<stack>.yaml as the engine passes it (strings, JSON for lists)."""
-    path = ROOT / f"Pulumi.{stack}.yaml"
+def stack_config(stack: str, path: Path | None = None) -> tuple[dict[str, Any], list[str]]:
+    """Config from Pulumi.<stack>.yaml (or `path`) as the engine passes it: strings, JSON for lists."""
+    path = path or ROOT / f"Pulumi.{stack}.yaml"
     doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     config: dict[str, Any] = {}
     secret_keys: list[str] = []
@@ -153,13 +164,12 @@ def stack_config(stack: str) -> tuple[dict[str, Any], list[str]]:
     return config, secret_keys
 
 
-def run(stack: str, config: dict[str, Any] | None = None, secret_keys: list[str] | None = None) -> Plan:
-    """Run the program for `stack` under mocks and return what it declared."""
-    if config is None:
-        config, secret_keys = stack_config(stack)
+def run(stack: str, path: Path | None = None) -> Plan:
+    """Run the program for `stack` (config from `path` if given) under mocks."""
+    config, secret_keys = stack_config(stack, path)
     # Pulumi's runtime state lives in context variables: a fresh context per run keeps
     # runs (and tests) from leaking config, mocks or the root stack into each other.
-    return contextvars.Context().run(_run, stack, config, secret_keys or [])
+    return contextvars.Context().run(_run, stack, config, secret_keys)
 
 
 def _run(stack: str, config: dict[str, Any], secret_keys: list[str]) -> Plan:
@@ -174,21 +184,29 @@ def _run(stack: str, config: dict[str, Any], secret_keys: list[str]) -> Plan:
         root = pulumi.runtime.get_root_resource()
         exports = dict(getattr(root, "outputs", {}) or {})
     finally:
+        # A failed run leaves tasks behind: cancel them so the next run starts clean.
+        pending = asyncio.all_tasks(loop)
+        for task in pending:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        with runtime_settings.SETTINGS.lock:
+            runtime_settings.SETTINGS.outputs.clear()
         asyncio.set_event_loop(None)
         loop.close()
     return Plan(stack, monitor.recorded, exports)
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 1:
-        print("usage: python -m tools.plan <stack>", file=sys.stderr)
+    if len(argv) not in (1, 3) or (len(argv) == 3 and argv[1] != "--file"):
+        print("usage: python -m tools.plan <stack> [--file Pulumi.<stack>.yaml]", file=sys.stderr)
         return 2
     stack = argv[0]
-    if not (ROOT / f"Pulumi.{stack}.yaml").exists():
-        print(f"no stack file Pulumi.{stack}.yaml", file=sys.stderr)
+    path = Path(argv[2]) if len(argv) == 3 else ROOT / f"Pulumi.{stack}.yaml"
+    if not path.exists():
+        print(f"no stack file {path}", file=sys.stderr)
         return 2
     try:
-        plan = run(stack)
+        plan = run(stack, path)
     except InvalidSettings as err:
         print(str(err), file=sys.stderr)
         return 1

@@ -1,0 +1,184 @@
+"""Kubernetes pod template for a ServiceSpec: container, env, probes, volumes, security.
+
+Pure builders (no resources are declared here); `components/kubernetes.py` wires them into
+workloads. Every pod meets the `restricted` Pod Security Standard.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import pulumi
+from pulumi_kubernetes.core import v1 as core
+from pulumi_kubernetes.meta import v1 as meta
+
+from components.spec import CommandCheck, File, HttpCheck, ServiceSpec
+
+DEFAULT_USER = (1001, 0)  # the Label Studio images' user; group 0 as the image expects
+TMPFS_SIZE = "64Mi"  # the same size Docker gives its tmpfs mounts
+FILES_VOLUME = "files"
+_DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+@dataclass(frozen=True)
+class PodRefs:
+    """Names of the objects a pod refers to (known once those objects exist)."""
+
+    service_account: pulumi.Input[str]
+    env_secret: pulumi.Input[str] | None  # holds spec.secret_env, one key per variable
+    files_secret: pulumi.Input[str] | None  # holds spec.files, keys from file_keys()
+
+
+def user_ids(spec: ServiceSpec) -> tuple[int, int]:
+    """(uid, gid) from spec.user "uid:gid"; the namespace refuses root, so we do too."""
+    if spec.user is None:
+        return DEFAULT_USER
+    uid, _, gid = spec.user.partition(":")
+    if not (uid.isdigit() and (gid.isdigit() or gid == "")):
+        raise ValueError(f"{spec.name}: user {spec.user!r} must be numeric uid[:gid] on Kubernetes")
+    if int(uid) == 0:
+        raise ValueError(f"{spec.name}: runs as root (uid 0); restricted pods must not")
+    return int(uid), int(gid or DEFAULT_USER[1])
+
+
+def is_dns_label(text: str) -> bool:
+    return bool(_DNS_LABEL.match(text))
+
+
+def dns_label(text: str, what: str) -> str:
+    if not is_dns_label(text):
+        raise ValueError(f"{what} {text!r} is not a DNS label (lower-case letters, digits, '-')")
+    return text
+
+
+def file_keys(files: Sequence[File]) -> list[tuple[File, str]]:
+    """Each file with its key in the files Secret: its base name, made unique."""
+    keyed: list[tuple[File, str]] = []
+    for index, file in enumerate(files):
+        key = re.sub(r"[^-._a-zA-Z0-9]", "-", file.path.rsplit("/", 1)[-1]) or "file"
+        if key in {k for _, k in keyed}:
+            key = f"{index}-{key}"
+        keyed.append((file, key))
+    return keyed
+
+
+def tmpfs_paths(spec: ServiceSpec) -> list[str]:
+    """The container's /tmp plus every tmpfs path of the spec, once each, in order."""
+    return list(dict.fromkeys(("/tmp", *spec.tmpfs)))  # noqa: S108 - a mount path, not a host temp file
+
+
+def env_vars(spec: ServiceSpec, env_secret: pulumi.Input[str] | None) -> list[core.EnvVarArgs]:
+    """Plain env as values; secret env only as references into the env Secret."""
+    plain = [core.EnvVarArgs(name=k, value=v) for k, v in sorted(spec.env.items())]
+    if spec.secret_env and env_secret is None:
+        raise ValueError(f"{spec.name}: secret env needs the env Secret")
+    refs = [
+        core.EnvVarArgs(name=k, value_from=core.EnvVarSourceArgs(
+            secret_key_ref=core.SecretKeySelectorArgs(name=env_secret, key=k)))
+        for k in sorted(spec.secret_env)
+    ]
+    return plain + refs
+
+
+class Probes(NamedTuple):
+    readiness: core.ProbeArgs | None = None
+    liveness: core.ProbeArgs | None = None
+    startup: core.ProbeArgs | None = None
+
+
+def probes(check: HttpCheck | CommandCheck | None) -> Probes:
+    """Readiness, liveness and startup probes. The startup probe gives a first start up to
+    5 minutes (as Docker's wait does), so liveness can stay strict afterwards."""
+    if check is None:
+        return Probes()
+    http = core.HTTPGetActionArgs(path=check.path, port=check.port) if isinstance(check, HttpCheck) else None
+    exec_ = core.ExecActionArgs(command=list(check.command)) if isinstance(check, CommandCheck) else None
+
+    def probe(failures: int) -> core.ProbeArgs:
+        return core.ProbeArgs(http_get=http, exec_=exec_, period_seconds=10, timeout_seconds=5,
+                              failure_threshold=failures)
+
+    return Probes(readiness=probe(3), liveness=probe(6), startup=probe(30))
+
+
+def resources(spec: ServiceSpec) -> core.ResourceRequirementsArgs:
+    """Requests equal limits (a predictable Guaranteed pod); GPUs are a limit only."""
+    amounts = {"cpu": spec.resources.cpu, "memory": spec.resources.memory}
+    limits = {**amounts, **({"nvidia.com/gpu": str(spec.gpu)} if spec.gpu > 0 else {})}
+    return core.ResourceRequirementsArgs(requests=amounts, limits=limits)
+
+
+def volumes(spec: ServiceSpec, refs: PodRefs, claims: bool) -> tuple[list[core.VolumeArgs], list[core.VolumeMountArgs]]:
+    """Pod volumes and the container's mounts. With `claims`, named volumes come from the
+    StatefulSet's claim templates (same names), so only their mounts are listed here."""
+    pod: list[core.VolumeArgs] = []
+    mounts: list[core.VolumeMountArgs] = []
+    for v in spec.volumes:
+        name = dns_label(v.name, f"{spec.name}: volume name")
+        if not claims:  # data that may be lost with the pod (app scratch; media lives in S3)
+            pod.append(core.VolumeArgs(name=name, empty_dir=core.EmptyDirVolumeSourceArgs()))
+        mounts.append(core.VolumeMountArgs(name=name, mount_path=v.mount))
+    for index, path in enumerate(tmpfs_paths(spec)):
+        name = f"tmpfs-{index}"
+        pod.append(core.VolumeArgs(name=name, empty_dir=core.EmptyDirVolumeSourceArgs(
+            medium="Memory", size_limit=TMPFS_SIZE)))
+        mounts.append(core.VolumeMountArgs(name=name, mount_path=path))
+    if spec.files:
+        if refs.files_secret is None:
+            raise ValueError(f"{spec.name}: files need the files Secret")
+        # 0400 as in Docker; with fsGroup the kubelet makes it root:<gid> 0440 so the
+        # service reads it through its group (libpq accepts a root-owned 0440 key).
+        pod.append(core.VolumeArgs(name=FILES_VOLUME, secret=core.SecretVolumeSourceArgs(
+            secret_name=refs.files_secret, default_mode=0o400)))
+        mounts.extend(core.VolumeMountArgs(name=FILES_VOLUME, mount_path=f.path, sub_path=key, read_only=True)
+                      for f, key in file_keys(spec.files))
+    return pod, mounts
+
+
+def pod_template(spec: ServiceSpec, labels: dict[str, str], refs: PodRefs, claims: bool) -> core.PodTemplateSpecArgs:
+    uid, gid = user_ids(spec)
+    pod_volumes, mounts = volumes(spec, refs, claims)
+    checks = probes(None if spec.run_to_completion else spec.health)
+    container = core.ContainerArgs(
+        name=dns_label(spec.name, "service name"),
+        image=spec.image,
+        image_pull_policy="IfNotPresent",  # images are pinned (settings refuse `latest`)
+        args=list(spec.args) or None,  # like Docker's command: replaces CMD, keeps ENTRYPOINT
+        env=env_vars(spec, refs.env_secret) or None,
+        ports=[core.ContainerPortArgs(container_port=p.container, protocol="TCP") for p in spec.ports] or None,
+        volume_mounts=mounts,
+        resources=resources(spec),
+        security_context=core.SecurityContextArgs(
+            allow_privilege_escalation=False,
+            privileged=False,
+            capabilities=core.CapabilitiesArgs(drop=["ALL"]),
+            # As the spec says (Docker does the same): forcing it would break images that
+            # write outside their declared tmpfs paths. Not part of the restricted standard.
+            read_only_root_filesystem=spec.read_only,
+        ),
+        readiness_probe=checks.readiness,
+        liveness_probe=checks.liveness,
+        startup_probe=checks.startup,
+    )
+    return core.PodTemplateSpecArgs(
+        metadata=meta.ObjectMetaArgs(labels=labels),
+        spec=core.PodSpecArgs(
+            containers=[container],
+            volumes=pod_volumes,
+            service_account_name=refs.service_account,
+            automount_service_account_token=False,
+            enable_service_links=False,  # else a Service "minio" injects MINIO_PORT=tcp://... into env
+            restart_policy="Never" if spec.run_to_completion else "Always",
+            security_context=core.PodSecurityContextArgs(
+                run_as_non_root=True,
+                run_as_user=uid,
+                run_as_group=gid,
+                fs_group=gid,
+                fs_group_change_policy="OnRootMismatch",
+                seccomp_profile=core.SeccompProfileArgs(type="RuntimeDefault"),
+            ),
+        ),
+    )

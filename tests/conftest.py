@@ -1,0 +1,51 @@
+"""Shared pytest fixtures."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.realservices import (
+    LabelStudioServer,
+    Postgres,
+    S3Server,
+    start_label_studio,
+    start_moto,
+    start_postgres,
+)
+
+# --- real services (tests/realservices.py): one of each per session, stopped at teardown ---------
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    server = start_postgres()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    server = start_moto()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def label_studio(postgres: Postgres) -> Iterator[LabelStudioServer]:
+    """Label Studio 1.23.2 on a fresh database, its admin legacy token in `.api_token`."""
+    server = start_label_studio({
+        "DJANGO_DB": "default", "POSTGRE_NAME": postgres.create_database(), "POSTGRE_USER": postgres.user,
+        "POSTGRE_PASSWORD": postgres.password, "POSTGRE_HOST": postgres.host, "POSTGRE_PORT": str(postgres.port),
+        "SECRET_KEY": "test-secret-key-" + "x" * 40, "LABEL_STUDIO_USERNAME": "admin@example.com",
+        "LABEL_STUDIO_PASSWORD": "test-admin-password", "LABEL_STUDIO_USER_TOKEN": "ls-test-token-6f1d2c",
+        "LABEL_STUDIO_ENABLE_LEGACY_API_TOKEN": "true", "SKIP_DB_MIGRATIONS": "true", "JSON_LOG": "1",
+        # nothing may leave the machine: no error reports, no PyPI version check, no analytics
+        "SENTRY_DSN": "", "FRONTEND_SENTRY_DSN": "", "LATEST_VERSION_CHECK": "false", "COLLECT_ANALYTICS": "false",
+    })
+    yield server
+    server.stop()
+
+
+# --- end of real services ------------------------------------------------------------------------
