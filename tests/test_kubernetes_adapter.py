@@ -117,7 +117,7 @@ def deploy(mocks: RecordingMocks) -> KubernetesPlatform:
 
     def program() -> pulumi.Output[Any]:
         parent = pulumi.ComponentResource("test:index:Parent", "parent")
-        k8s = platform["k8s"] = KubernetesPlatform(parse({"platform": "kubernetes"}, stack="test"), parent)
+        k8s = platform["k8s"] = KubernetesPlatform(parse({"platform": "kubernetes", "mediaMode": "s3", "mediaCredentials": "iam"}, stack="test"), parent)
         s = specs(pulumi.Output.secret(DB_PASSWORD))
         database = k8s.run(s["postgres"], parent)
         migration = k8s.run(s["migrate"], parent, depends_on=[database])

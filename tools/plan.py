@@ -113,7 +113,7 @@ class PlanMocks(pulumi.runtime.Mocks):
         elif args.typ == "kubernetes:batch/v1:Job":  # pulumi-kubernetes awaits completion
             outputs["metadata"] = {**outputs.get("metadata", {}), "name": f"{args.name}-{secrets.token_hex(4)}"}
             outputs["status"] = {"succeeded": 1, "conditions": [{"type": "Complete", "status": "True"}]}
-        elif args.typ == "pulumi-python:dynamic:Resource":
+        elif args.typ == "pulumi-python:dynamic/labelstudio:Project":
             outputs.setdefault("project_id", 1)
         return f"{args.name}-id", outputs
 

@@ -11,16 +11,18 @@ from collections.abc import Callable
 from typing import Any
 
 import requests
+from pulumi.output import Unknown
 
 from components.providers.logs import OperationLog, safe_url
 
-# What an input not yet known during preview looks like in check() and diff().
+# An input not yet known during preview: the wire sentinel. The dynamic provider server hands
+# check() and diff() a `pulumi.output.Unknown` instead (pulumi 3.272); both are handled.
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 
 
 def is_known(value: Any) -> bool:
-    """False for the preview sentinel, also when it is nested in a list or dict."""
-    if value == UNKNOWN:
+    """False for an unknown preview value, also when it is nested in a list or dict."""
+    if isinstance(value, Unknown) or value == UNKNOWN:
         return False
     if isinstance(value, dict):
         return all(is_known(v) for v in value.values())

@@ -24,7 +24,7 @@ from pulumi.dynamic import (
 )
 
 from components.label_config import problems as label_config_problems
-from components.providers.common import UNKNOWN, as_int, http_call, is_known, wait_until_answers
+from components.providers.common import as_int, http_call, is_known, wait_until_answers
 from components.providers.logs import OperationLog
 
 RESOURCE = "labelstudio:Project"
@@ -100,8 +100,9 @@ def input_failures(news: Mapping[str, Any]) -> list[CheckFailure]:
         timeout = as_int(news["health_timeout_seconds"])
         if timeout is None or not 1 <= timeout <= 3600:
             failures.append(CheckFailure("health_timeout_seconds", "must be 1 to 3600 seconds"))
-    if "quality" in news and news["quality"] != UNKNOWN:
-        failures.extend(CheckFailure("quality", p) for p in quality_problems(news["quality"]))
+    quality = news.get("quality")
+    if quality is not None and (isinstance(quality, dict) or is_known(quality)):  # known keys are checked
+        failures.extend(CheckFailure("quality", p) for p in quality_problems(quality))
     return failures
 
 
