@@ -63,8 +63,8 @@ def env(s: Settings, ep: Endpoints, role: Literal["migrate", "app"]) -> dict[str
         "LABEL_STUDIO_HOST": s.public_url,
         "CSRF_TRUSTED_ORIGINS": origin(s.public_url),
         "USE_ENFORCE_CSRF_CHECKS": "true",
-        "SESSION_COOKIE_SECURE": str(https).lower(),
-        "CSRF_COOKIE_SECURE": str(https).lower(),
+        # LS parses this one with int(): "1"/"0", not true/false; the CSRF cookie follows it
+        "SESSION_COOKIE_SECURE": "1" if https else "0",
         "DEBUG": "false",
         # first admin (applied only on a new database) with a bootstrap legacy token
         "LABEL_STUDIO_USERNAME": s.admin_email,
