@@ -95,7 +95,7 @@ def test_admin_token_from_the_plan_authenticates_as_the_admin(dev: DevStack) -> 
 
 def test_media_bucket_is_hardened(dev: DevStack) -> None:
     s3 = boto3.client("s3", endpoint_url=dev.s3.endpoint, region_name="us-east-1",
-                      aws_access_key_id="test", aws_secret_access_key="test")  # noqa: S106 - moto
+                      aws_access_key_id="test", aws_secret_access_key="test")
     bucket = dev.env["STORAGE_AWS_BUCKET_NAME"]
     rules = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
     assert rules[0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
@@ -134,7 +134,7 @@ def test_project_provider_from_the_plan_seeds_and_an_upload_lands_in_s3(dev: Dev
                                files={"file": ("shelf-photo.png", PNG_1x1, "image/png")}, timeout=60)
         assert upload.status_code == 201, upload.text
         s3 = boto3.client("s3", endpoint_url=dev.s3.endpoint, region_name="us-east-1",
-                          aws_access_key_id="test", aws_secret_access_key="test")  # noqa: S106 - moto
+                          aws_access_key_id="test", aws_secret_access_key="test")
         keys = [o["Key"] for o in s3.list_objects_v2(Bucket=dev.env["STORAGE_AWS_BUCKET_NAME"]).get("Contents", [])]
         folder = dev.env["STORAGE_AWS_FOLDER"]
         assert any(k.startswith(f"{folder}/upload/{project_id}/") and k.endswith("shelf-photo.png") for k in keys), keys

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Installs what the tests need on a fresh Debian 12 machine (as root); fast and silent when done.
+#   - PostgreSQL server binaries (Debian package; no cluster is created or started by it)
+#   - .venv                : the project's dev requirements
+#   - .venvs/label-studio  : Label Studio at the stack's `labelstudio:version`, in its own venv
+#                            (its protobuf clashes with pulumi's)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DEFAULT_LS_VERSION="1.23.2"
+PIP_NOISE="is ignored: it is neither a file nor a directory"
+
+say() { echo "bootstrap: $*"; }
+die() { echo "bootstrap: ERROR: $*" >&2; exit 1; }
+
+# Run a command quietly; on failure show its output (minus pip's index noise) and stop.
+quietly() {
+    local log
+    log=$(mktemp)
+    if ! "$@" >"$log" 2>&1; then
+        grep -v -e "$PIP_NOISE" "$log" >&2 || true
+        rm -f "$log"
+        die "failed: $*"
+    fi
+    rm -f "$log"
+}
+
+# True when every `name==version` pin in the given requirement files (and their -r includes) is installed.
+pins_installed() {
+    local python=$1
+    shift
+    "$python" - "$@" <<'EOF'
+import re, sys
+from importlib import metadata
+from pathlib import Path
+
+def pins(path):
+    for line in Path(path).read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line.startswith("-r "):
+            yield from pins(Path(path).parent / line[3:].strip())
+        elif "==" in line:
+            name, version = line.split("==", 1)
+            yield re.sub(r"\[.*\]", "", name).strip(), version.strip()
+
+for arg in sys.argv[1:]:
+    found = list(pins(arg)) if Path(arg).exists() else [tuple(arg.split("=="))]
+    for name, version in found:
+        try:
+            if metadata.version(name) != version:
+                sys.exit(1)
+        except metadata.PackageNotFoundError:
+            sys.exit(1)
+EOF
+}
+
+# --- Debian packages ------------------------------------------------------------------------------
+packages=()
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || packages+=(postgresql)
+command -v python3 >/dev/null || packages+=(python3)
+python3 -c "import ensurepip, venv" 2>/dev/null || packages+=(python3-venv)
+if ((${#packages[@]})); then
+    [[ $(id -u) == 0 ]] || die "need root to install: ${packages[*]}"
+    # The tests start their own throwaway clusters: keep the package from creating and starting one.
+    mkdir -p /etc/postgresql-common
+    [[ -e /etc/postgresql-common/createcluster.conf ]] ||
+        echo "create_main_cluster = false" >/etc/postgresql-common/createcluster.conf
+    say "apt-get install ${packages[*]}"
+    quietly apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive quietly apt-get install -y -qq --no-install-recommends "${packages[@]}"
+fi
+
+# --- project venv ---------------------------------------------------------------------------------
+[[ -x .venv/bin/python ]] || quietly python3 -m venv .venv
+if pins_installed .venv/bin/python requirements-dev.txt; then
+    say ".venv up to date"
+else
+    say "installing requirements-dev.txt into .venv"
+    quietly .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+fi
+
+# --- Label Studio venv ----------------------------------------------------------------------------
+ls_version=$(.venv/bin/python - <<'EOF'
+from pathlib import Path
+import yaml
+stack = Path("Pulumi.dev.yaml")
+config = (yaml.safe_load(stack.read_text()) or {}).get("config", {}) if stack.exists() else {}
+value = config.get("labelstudio:version", "")
+print(value.get("value", "") if isinstance(value, dict) else value)
+EOF
+)
+ls_version=${ls_version:-$DEFAULT_LS_VERSION}
+[[ -x .venvs/label-studio/bin/python ]] || { mkdir -p .venvs && quietly python3 -m venv .venvs/label-studio; }
+if pins_installed .venvs/label-studio/bin/python "label-studio==$ls_version"; then
+    say "Label Studio $ls_version up to date"
+else
+    say "installing label-studio==$ls_version into .venvs/label-studio"
+    quietly .venvs/label-studio/bin/python -m pip install -q --disable-pip-version-check "label-studio==$ls_version"
+fi
