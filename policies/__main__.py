@@ -2,7 +2,6 @@
 constructing a PolicyPack starts the analyzer server and never returns."""
 
 from pulumi_policy import EnforcementLevel, PolicyPack, ResourceValidationPolicy
-
 from rules import workloads
 
 PolicyPack(
