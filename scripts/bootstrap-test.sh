@@ -29,7 +29,7 @@ quietly() {
 pins_installed() {
     local python=$1
     shift
-    "$python" - "$@" <<'EOF'
+    "$python" - "$@" 2>/dev/null <<'EOF'
 import re, sys
 from importlib import metadata
 from pathlib import Path

@@ -265,7 +265,7 @@ class MediaBucketProvider(ResourceProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         log = OperationLog(RESOURCE, "read")
-        s3 = _s3({**props, "bucket": id_}, log)
+        s3 = _s3(props, log)
         try:
             s3.head_bucket(Bucket=id_)
         except ClientError as error:

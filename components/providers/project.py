@@ -99,7 +99,7 @@ def input_failures(news: Mapping[str, Any]) -> list[CheckFailure]:
     if known("health_timeout_seconds"):
         timeout = as_int(news["health_timeout_seconds"])
         if timeout is None or not 1 <= timeout <= 3600:
-            failures.append(CheckFailure("health_timeout_seconds", "must be 1 to 3600 seconds"))
+            failures.append(CheckFailure("health_timeout_seconds", "health_timeout_seconds must be 1 to 3600"))
     quality = news.get("quality")
     if quality is not None and (isinstance(quality, dict) or is_known(quality)):  # known keys are checked
         failures.extend(CheckFailure("quality", p) for p in quality_problems(quality))
