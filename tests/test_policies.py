@@ -8,7 +8,7 @@ from pathlib import Path
 from tools.plan import run
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "policies"))
-from rules import workloads
+import rules.workloads as workloads
 
 
 def violations(resource_type: str, props: dict[str, object]) -> list[str]:
