@@ -7,7 +7,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEFAULT_LS_VERSION="1.23.2"
 PIP_NOISE="is ignored: it is neither a file nor a directory"
 
 say() { echo "bootstrap: $*"; }
@@ -80,16 +79,16 @@ else
 fi
 
 # --- Label Studio venv ----------------------------------------------------------------------------
+# The version the dev stack deploys: its stack file, else the one default in settings.
 ls_version=$(.venv/bin/python - <<'EOF'
 from pathlib import Path
 import yaml
+from components.settings import DEFAULTS
 stack = Path("Pulumi.dev.yaml")
 config = (yaml.safe_load(stack.read_text()) or {}).get("config", {}) if stack.exists() else {}
-value = config.get("labelstudio:version", "")
-print(value.get("value", "") if isinstance(value, dict) else value)
+print(config.get("labelstudio:version") or DEFAULTS["version"][0])
 EOF
 )
-ls_version=${ls_version:-$DEFAULT_LS_VERSION}
 [[ -x .venvs/label-studio/bin/python ]] || { mkdir -p .venvs && quietly python3 -m venv .venvs/label-studio; }
 if pins_installed .venvs/label-studio/bin/python "label-studio==$ls_version"; then
     say "Label Studio $ls_version up to date"

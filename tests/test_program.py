@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import subprocess
 import sys
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from components import ssrf
-from tools.plan import MASK, Plan, Resource, run
+from tools.plan import MASK, Plan, PlanMocks, Resource, run
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTAINER = "docker:index/container:Container"
@@ -231,3 +232,55 @@ def test_secure_values_plan_without_a_passphrase(tmp_path: Path) -> None:
     app = p.named("app", CONTAINER)
     assert env_of(app)["POSTGRE_HOST"] == "db.example.internal"
     assert "POSTGRE_PASSWORD" in secret_env_names(app)
+
+
+def test_enterprise_redis_and_ml_backend_on_docker(tmp_path: Path) -> None:
+    stack_file = tmp_path / "Pulumi.full.yaml"
+    stack_file.write_text(
+        "config:\n"
+        "  labelstudio:edition: enterprise\n"
+        "  labelstudio:redisEnabled: true\n"
+        "  labelstudio:mlBackendEnabled: true\n"
+        "  labelstudio:mlBackendImage: heartexlabs/label-studio-ml-backend:sam-v1.0.0\n"
+        "  labelstudio:mlBackendEnv:\n"
+        "    - MODEL_DIR=/data/models\n"
+    )
+    p = run("full", stack_file)
+    redis, ml, app = (p.named(n, CONTAINER) for n in ("redis", "ml-backend", "app"))
+    # Redis: password from its env (never on the command line), internal network only, no port
+    assert "REDIS_PASSWORD" in secret_env_names(redis)
+    assert not any("requirepass " in part and "$REDIS_PASSWORD" not in part for part in redis.inputs()["command"])
+    assert [n["aliases"] for n in redis.inputs()["networksAdvanced"]] == [["redis"]]
+    assert not redis.inputs().get("ports")
+    app_env = env_of(app)
+    assert app_env["REDIS_LOCATION"] == "redis://redis:6379/1"
+    assert "REDIS_PASSWORD" in secret_env_names(app)
+    # ML backend: reaches Label Studio with the admin token; LS may call exactly its address
+    ml_env = env_of(ml)
+    assert ml_env["LABEL_STUDIO_URL"] == "http://app:8000" and ml_env["MODEL_DIR"] == "/data/models"
+    assert "LABEL_STUDIO_API_KEY" in secret_env_names(ml)
+    ml_ip = ml.inputs()["networksAdvanced"][0]["ipv4Address"]
+    banned = app_env["USER_ADDITIONAL_BANNED_SUBNETS"].split(",")
+    minio_ip = p.named("minio", CONTAINER).inputs()["networksAdvanced"][0]["ipv4Address"]
+    subnet = ipaddress.ip_network("172.28.10.0/24")
+    opened = [str(ip) for ip in subnet if not ssrf.is_banned(str(ip), banned)]
+    assert sorted(opened) == sorted([ml_ip, minio_ip])
+
+
+def test_a_failed_migration_stops_the_app() -> None:
+    from components.docker import StepFailedError, require_exit_zero
+
+    assert require_exit_zero("labelstudio-dev-migrate", 0.0) == "0"
+    for bad in (1, 137.0, None):
+        with pytest.raises(StepFailedError, match="labelstudio-dev-migrate exited with code"):
+            require_exit_zero("labelstudio-dev-migrate", bad)
+
+    class FailingMigration(PlanMocks):
+        def new_resource(self, args):  # type: ignore[no-untyped-def]
+            rid, outputs = super().new_resource(args)
+            if args.name == "migrate":
+                outputs["exitCode"] = 1
+            return rid, outputs
+
+    with pytest.raises(StepFailedError, match="labelstudio-dev-migrate exited with code 1"):
+        run("dev", mocks=FailingMigration())

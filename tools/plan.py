@@ -164,21 +164,21 @@ def stack_config(stack: str, path: Path | None = None) -> tuple[dict[str, Any], 
     return config, secret_keys
 
 
-def run(stack: str, path: Path | None = None) -> Plan:
+def run(stack: str, path: Path | None = None, mocks: PlanMocks | None = None) -> Plan:
     """Run the program for `stack` (config from `path` if given) under mocks."""
     config, secret_keys = stack_config(stack, path)
     # Pulumi's runtime state lives in context variables: a fresh context per run keeps
     # runs (and tests) from leaking config, mocks or the root stack into each other.
-    return contextvars.Context().run(_run, stack, config, secret_keys)
+    return contextvars.Context().run(_run, stack, config, secret_keys, mocks or PlanMocks())
 
 
-def _run(stack: str, config: dict[str, Any], secret_keys: list[str]) -> Plan:
+def _run(stack: str, config: dict[str, Any], secret_keys: list[str], mocks: PlanMocks) -> Plan:
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    monitor = RecordingMonitor(PlanMocks())
+    monitor = RecordingMonitor(mocks)
     set_all_config(config, secret_keys)
     try:
-        pulumi.runtime.set_mocks(PlanMocks(), project=NAMESPACE, stack=stack, preview=False, monitor=monitor)
+        pulumi.runtime.set_mocks(mocks, project=NAMESPACE, stack=stack, preview=False, monitor=monitor)
         runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
         loop.run_until_complete(pulumi.runtime.stack.wait_for_rpcs())
         root = pulumi.runtime.get_root_resource()
