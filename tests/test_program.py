@@ -276,7 +276,7 @@ def test_a_failed_migration_stops_the_app() -> None:
             require_exit_zero("labelstudio-dev-migrate", bad)
 
     class FailingMigration(PlanMocks):
-        def new_resource(self, args):  # type: ignore[no-untyped-def]
+        def new_resource(self, args):
             rid, outputs = super().new_resource(args)
             if args.name == "migrate":
                 outputs["exitCode"] = 1
