@@ -19,6 +19,7 @@ import runpy
 import secrets
 import string
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -167,9 +168,11 @@ def stack_config(stack: str, path: Path | None = None) -> tuple[dict[str, Any], 
 def run(stack: str, path: Path | None = None, mocks: PlanMocks | None = None) -> Plan:
     """Run the program for `stack` (config from `path` if given) under mocks."""
     config, secret_keys = stack_config(stack, path)
-    # Pulumi's runtime state lives in context variables: a fresh context per run keeps
-    # runs (and tests) from leaking config, mocks or the root stack into each other.
-    return contextvars.Context().run(_run, stack, config, secret_keys, mocks or PlanMocks())
+    # Pulumi's runtime state lives in context variables and the thread's event loop: a fresh
+    # context on a thread of its own keeps runs (and tests) from leaking into each other.
+    with ThreadPoolExecutor(max_workers=1) as worker:
+        return worker.submit(contextvars.Context().run, _run, stack, config, secret_keys,
+                             mocks or PlanMocks()).result()
 
 
 def _run(stack: str, config: dict[str, Any], secret_keys: list[str], mocks: PlanMocks) -> Plan:
