@@ -33,7 +33,6 @@ class WebTier(pulumi.ComponentResource):
             name="migrate", image=image, args=("label-studio-migrate",),
             env=ls_env.env(settings, endpoints, "migrate"), secret_env=env, files=files,
             user=LABEL_STUDIO_USER, also_data=True, run_to_completion=True,
-            volumes=(Volume("data", ls_env.DATA_DIR),),
         ), self, depends_on=after)
         # The app is created only once the migration step exited 0.
         self.app = platform.run(ServiceSpec(

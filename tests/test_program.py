@@ -51,7 +51,7 @@ def test_dev_plan_holds_the_whole_docker_stack() -> None:
     assert {r.inputs()["name"] for r in p.of_type("docker:index/network:Network")} == {
         "labelstudio-dev-app", "labelstudio-dev-data"}
     assert {r.name for r in p.of_type("docker:index/volume:Volume")} == {
-        "postgres-data", "minio-data", "migrate-data", "app-data"}
+        "postgres-data", "minio-data", "app-data"}
     randoms = {r.name for r in p.resources if r.type.startswith("random:")}
     assert {"postgres-password", "django-secret-key", "admin-password", "admin-token",
             "minio-access-key", "minio-secret-key", "minio-kms-key"} <= randoms
