@@ -8,5 +8,7 @@ echo "== lint"; $PY -m ruff check . && $PY -m mypy
 echo "== generated config reference is current"; $PY -m tools.config_reference --check
 echo "== offline plans"; for s in dev prod; do $PY -m tools.plan "$s"; done
 echo "== tests (real PostgreSQL, moto S3 and Label Studio are started by the fixtures)"
+rm -f .coverage .coverage.*
 $PY -m coverage run -m pytest -q -p no:cacheprovider "$@"
+$PY -m coverage combine -q
 $PY -m coverage report
