@@ -79,7 +79,9 @@ class KubernetesPlatform:
                     **{f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "audit", "warn")},
                 },
             ),
-            opts=pulumi.ResourceOptions(parent=parent),
+            # Deleting a namespace deletes its PersistentVolumeClaims (the database): destroy
+            # leaves it, and with it the data, in place.
+            opts=pulumi.ResourceOptions(parent=parent, retain_on_delete=True),
         )
         # An Output, so every namespaced object waits for the namespace.
         self.namespace_name: pulumi.Output[str] = object_name(self.namespace)

@@ -170,3 +170,25 @@ def test_provider_logs_are_json_per_call_without_secrets_or_titles(engine: Provi
         assert "?" not in record["path"]
     creates = {r["request_id"] for r in calls if r["op"] == "create"}
     assert len(creates) >= 3  # one request id per operation, shared by its calls
+
+
+def test_delete_refuses_to_lose_annotations(engine: ProviderServer, declared: Registered,
+                                            label_studio: LabelStudioServer) -> None:
+    urn = declared.urn("reviews")
+    id_, outs = create(engine, declared)
+    task = api(label_studio, "POST", f"/api/projects/{id_}/tasks/", data={"text": "Great blender"})
+    assert task.status_code == 201, task.text
+    done = api(label_studio, "POST", f"/api/tasks/{task.json()['id']}/annotations/", result=[{
+        "from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["Positive"]}}])
+    assert done.status_code == 201, done.text
+
+    with pytest.raises(grpc.RpcError) as refused:
+        engine.delete(urn, id_, outs)
+    message = rpc_error_text(refused.value)
+    assert f"project {id_} holds 1 annotations, which a delete would lose; nothing was deleted" in message
+    assert api(label_studio, "GET", f"/api/projects/{id_}/").status_code == 200
+
+    # once the labeled work is gone (exported and removed by a person), the delete goes through
+    assert api(label_studio, "DELETE", f"/api/annotations/{done.json()['id']}/").status_code == 204
+    engine.delete(urn, id_, outs)
+    assert api(label_studio, "GET", f"/api/projects/{id_}/").status_code == 404

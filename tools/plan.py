@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import hashlib
 import json
 import runpy
 import secrets
@@ -25,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-import yaml
 from google.protobuf import json_format
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import settings as runtime_settings
@@ -33,12 +33,12 @@ from pulumi.runtime.config import set_all_config
 
 from components.config import InvalidSettings
 from components.settings import NAMESPACE
+from tools import stack_file
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"  # noqa: S105 - Pulumi wire signature
 SIG_KEY = "4dabf18193072939515e22adb298388d"
 MASK = "[secret]"
-PLACEHOLDER = "plan-placeholder-secret"  # stands in for `secure:` values
 
 
 @dataclass
@@ -51,6 +51,7 @@ class Resource:
     dependencies: list[str]
     wire_inputs: dict[str, Any]  # the engine's wire form, secrets still marked
     outputs: dict[str, Any] = field(default_factory=dict)
+    retain_on_delete: bool = False
 
     def inputs(self, reveal: bool = False) -> dict[str, Any]:
         """Inputs with secrets masked (default) or revealed (tests that need the values)."""
@@ -77,8 +78,8 @@ class Plan:
             "stack": self.stack,
             "resources": [
                 {"urn": r.urn, "type": r.type, "name": r.name, "parent": r.parent,
-                 "dependencies": r.dependencies, "inputs": r.inputs()}
-                for r in self.resources
+                 "dependencies": r.dependencies, "retainOnDelete": r.retain_on_delete, "inputs": r.inputs()}
+                for r in sorted(self.resources, key=lambda r: r.urn)  # stable, so plans diff cleanly
             ],
         }
 
@@ -107,12 +108,13 @@ class PlanMocks(pulumi.runtime.Mocks):
 
             raw = secrets.token_bytes(int(args.inputs.get("length", 32)))
             outputs.update(base64=base64.b64encode(raw).decode(), hex=raw.hex())
-        elif args.typ == "docker:index/remoteImage:RemoteImage":
-            outputs["imageId"] = f"sha256:{secrets.token_hex(32)}"
+        elif args.typ == "docker:index/remoteImage:RemoteImage":  # stable, so plans diff cleanly
+            outputs["imageId"] = "sha256:" + hashlib.sha256(str(args.inputs["name"]).encode()).hexdigest()
         elif args.typ == "docker:index/container:Container" and args.inputs.get("attach"):
             outputs["exitCode"] = 0
         elif args.typ == "kubernetes:batch/v1:Job":  # pulumi-kubernetes awaits completion
-            outputs["metadata"] = {**outputs.get("metadata", {}), "name": f"{args.name}-{secrets.token_hex(4)}"}
+            suffix = hashlib.sha256(json.dumps(args.inputs, sort_keys=True, default=str).encode()).hexdigest()[:8]
+            outputs["metadata"] = {**outputs.get("metadata", {}), "name": f"{args.name}-{suffix}"}
             outputs["status"] = {"succeeded": 1, "conditions": [{"type": "Complete", "status": "True"}]}
         elif args.typ == "pulumi-python:dynamic/labelstudio:Project":
             outputs.setdefault("project_id", 1)
@@ -141,28 +143,16 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             wire = json_format.MessageToDict(request.object)
             self.recorded.append(Resource(
                 urn=response.urn, type=request.type, name=request.name, parent=request.parent,
-                custom=bool(request.custom), dependencies=list(request.dependencies),
+                custom=bool(request.custom), dependencies=sorted(request.dependencies),
                 wire_inputs=wire, outputs=dict(self.resources[response.urn].state),
+                retain_on_delete=bool(request.retainOnDelete),
             ))
         return response
 
 
-def stack_config(stack: str, path: Path | None = None) -> tuple[dict[str, Any], list[str]]:
-    """Config from Pulumi.<stack>.yaml (or `path`) as the engine passes it: strings, JSON for lists."""
-    path = path or ROOT / f"Pulumi.{stack}.yaml"
-    doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    config: dict[str, Any] = {}
-    secret_keys: list[str] = []
-    for key, value in (doc.get("config") or {}).items():
-        if isinstance(value, dict) and set(value) == {"secure"}:
-            value = PLACEHOLDER
-            secret_keys.append(key)
-        elif isinstance(value, (list, dict)):
-            value = json.dumps(value)
-        elif isinstance(value, bool):
-            value = str(value).lower()
-        config[key] = str(value) if not isinstance(value, str) else value
-    return config, secret_keys
+def stack_config(stack: str, path: Path | None = None) -> tuple[dict[str, str], list[str]]:
+    """Config from Pulumi.<stack>.yaml (or `path`) as the engine passes it."""
+    return stack_file.read(path or ROOT / f"Pulumi.{stack}.yaml")
 
 
 def run(stack: str, path: Path | None = None, mocks: PlanMocks | None = None) -> Plan:
@@ -210,7 +200,7 @@ def main(argv: list[str]) -> int:
         return 2
     try:
         plan = run(stack, path)
-    except InvalidSettings as err:
+    except (InvalidSettings, stack_file.StackFileError) as err:
         print(str(err), file=sys.stderr)
         return 1
     out = ROOT / "plan" / f"{stack}.json"

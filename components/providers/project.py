@@ -223,7 +223,21 @@ class ProjectProvider(ResourceProvider):
         return UpdateResult(_outputs(news, int(id_)))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
+        """Never deletes labeled work: a project holding annotations makes the delete fail."""
         api = _Api(props, "delete").wait_healthy()
+        project = api.call("GET", f"/api/projects/{int(id_)}/")
+        if project.status_code == 404:
+            api.log.event("already_gone", project_id=int(id_))
+            return
+        if project.status_code != 200:
+            raise _refusal(f"read project {int(id_)} before deleting it", project)
+        annotations = int(project.json().get("total_annotations_number") or 0)
+        if annotations:
+            raise LabelStudioError(
+                f"project {int(id_)} holds {annotations} annotations, which a delete would lose; "
+                "nothing was deleted. Fix: export them, then delete the project in Label Studio "
+                "and run `pulumi refresh`; or keep it and drop it from the stack with "
+                "`pulumi state delete <urn of this project>`")
         response = api.call("DELETE", f"/api/projects/{int(id_)}/")
         if response.status_code not in (200, 204, 404):
             raise _refusal(f"delete project {int(id_)}", response)
