@@ -4,15 +4,15 @@ PY := .venv/bin/python
 
 .PHONY: venv up preview plan test lint config-reference bench
 
-venv: ## project venv with pinned runtime + dev requirements
+venv: ## project venv with the pinned runtime requirements (what `pulumi up` runs)
 	@test -x $(PY) || python3 -m venv .venv
-	@$(PY) -m pip install -q -r requirements-dev.txt 2>&1 | grep -v "is ignored: it is neither" || true
+	@$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
 
-up: venv ## deploy the stack with the Pulumi CLI (local state backend unless you logged in elsewhere)
-	scripts/deploy.sh $(STACK)
+up: ## deploy the stack with the Pulumi CLI (local state backend unless you logged in elsewhere)
+	scripts/deploy.sh $(STACK) up
 
-preview: venv
-	pulumi preview --stack $(STACK) --diff
+preview: ## what `up` would change, with the diff
+	scripts/deploy.sh $(STACK) preview
 
 plan: venv ## offline plan under Pulumi's mock runtime -> plan/$(STACK).json (no CLI, no engine)
 	$(PY) -m tools.plan $(STACK)

@@ -103,6 +103,19 @@ def env(s: Settings, ep: Endpoints, role: Literal["migrate", "app"]) -> dict[str
     return out
 
 
+def nginx_env(s: Settings, app_host: str) -> dict[str, str]:
+    """The image's nginx mode: proxy to the app, under the public URL's path."""
+    return {"APP_HOST": app_host, "LABEL_STUDIO_HOST": s.public_url}
+
+
+def ml_backend_env(app_url: str, port: int) -> dict[str, str]:
+    """What an ML backend needs to fetch task media from Label Studio (the key is secret)."""
+    return {"LABEL_STUDIO_URL": app_url, "PORT": str(port)}
+
+
+ML_BACKEND_API_KEY = "LABEL_STUDIO_API_KEY"
+
+
 def secret_env(s: Settings, refs: SecretRefs) -> dict[str, pulumi.Output[str]]:
     """Secret settings, always passed as secret references, never as plain values."""
     out: dict[str, pulumi.Output[str]] = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pulumi
 
+from components import ls_env
 from components.platform import Platform
 from components.settings import Settings
 from components.spec import HttpCheck, Port, Resources, ServiceSpec
@@ -21,8 +22,8 @@ class MLBackend(pulumi.ComponentResource):
             name="ml-backend",
             image=ml.image,
             # The backend fetches task media from Label Studio with this key.
-            env={**dict(ml.env), "LABEL_STUDIO_URL": f"http://app:{APP_PORT}", "PORT": str(ml.port)},
-            secret_env={"LABEL_STUDIO_API_KEY": api_key},
+            env={**dict(ml.env), **ls_env.ml_backend_env(f"http://app:{APP_PORT}", ml.port)},
+            secret_env={ls_env.ML_BACKEND_API_KEY: api_key},
             ports=(Port(ml.port),),
             health=HttpCheck("/health", ml.port),
             ssrf_target=True,

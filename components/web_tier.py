@@ -46,7 +46,7 @@ class WebTier(pulumi.ComponentResource):
         ), self, depends_on=[self.migration], gate=platform.succeeded(self.migration))
         self.nginx = platform.run(ServiceSpec(
             name="nginx", image=image, args=("nginx",),
-            env={"APP_HOST": "app", "LABEL_STUDIO_HOST": settings.public_url},
+            env=ls_env.nginx_env(settings, app_host="app"),
             ports=(Port(NGINX_PORT, published=settings.http_port),),
             health=HttpCheck("/nginx_health", NGINX_PORT),
             user=LABEL_STUDIO_USER,

@@ -1,25 +1,53 @@
 #!/usr/bin/env bash
-# Deploy a stack with the Pulumi CLI: venv, backend login, stack select, pulumi up.
-#   scripts/deploy.sh dev [extra pulumi up flags, e.g. --yes]
+# Deploy (or preview) a stack with the Pulumi CLI: prerequisites, venv, backend login, stack
+# select, then `pulumi up` (or `pulumi preview --diff`).
+#   scripts/deploy.sh <stack> [up|preview] [extra pulumi flags, e.g. --yes]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-stack="${1:-dev}"; shift || true
 
-need() { command -v "$1" >/dev/null || { echo "error: $1 not found: $2" >&2; exit 1; }; }
+die() { echo "error: $*" >&2; exit 1; }
+need() { command -v "$1" >/dev/null || die "$1 not found: $2"; }
+
+stack="${1:-}"
+[[ -n "$stack" ]] || die "usage: scripts/deploy.sh <stack> [up|preview] [pulumi flags]"
+shift
+action=up
+if [[ "${1:-}" == up || "${1:-}" == preview ]]; then action=$1; shift; fi
+[[ -f "Pulumi.$stack.yaml" ]] || die "no stack file Pulumi.$stack.yaml; copy Pulumi.dev.yaml to start one"
+
 need pulumi "install the Pulumi CLI (https://www.pulumi.com/docs/install/)"
-if grep -q "platform: docker" "Pulumi.$stack.yaml"; then
-  need docker "the $stack stack runs on Docker: install Docker Engine and start it"
-  docker info >/dev/null 2>&1 || { echo "error: Docker is installed but not running (docker info failed)" >&2; exit 1; }
-fi
+need python3 "install Python 3.11 with venv"
 make --no-print-directory venv
 
-# Use the backend you are logged in to; otherwise state stays on this machine.
+platform=$(.venv/bin/python - "$stack" <<'PY'
+import sys
+from components.settings import DEFAULTS
+from tools.plan import stack_config
+config, _ = stack_config(sys.argv[1])
+print(config.get("labelstudio:platform", DEFAULTS["platform"][0]))
+PY
+)
+if [[ "$platform" == docker ]]; then
+  need docker "the $stack stack runs on Docker: install Docker Engine and start it"
+  docker info >/dev/null 2>&1 || die "Docker is installed but not running (docker info failed)"
+elif command -v kubectl >/dev/null; then
+  kubectl cluster-info >/dev/null 2>&1 || die "no reachable cluster: check your kubeconfig (kubectl cluster-info failed)"
+else
+  echo "note: the $stack stack deploys with your current kubeconfig context (kubectl not found to check it)" >&2
+fi
+
+# Use the backend you are logged in to; otherwise keep state on this machine.
 pulumi whoami >/dev/null 2>&1 || pulumi login --local
-if [ -z "${PULUMI_CONFIG_PASSPHRASE:-}${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ] && ! pulumi whoami 2>/dev/null | grep -qv "^$USER$"; then
-  echo "note: secrets in a local backend are encrypted with a passphrase; export PULUMI_CONFIG_PASSPHRASE to avoid the prompt" >&2
+if pulumi whoami --verbose 2>/dev/null | grep -q "file://" \
+   && [[ -z "${PULUMI_CONFIG_PASSPHRASE:-}${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]]; then
+  echo "note: a local backend encrypts secrets with a passphrase; export PULUMI_CONFIG_PASSPHRASE to skip the prompt" >&2
 fi
 pulumi stack select --create "$stack"
+if [[ "$action" == preview ]]; then
+  exec pulumi preview --stack "$stack" --diff "$@"
+fi
 pulumi up --stack "$stack" "$@"
 echo
 echo "Label Studio: $(pulumi stack output url --stack "$stack")"
-echo "Admin login:  $(pulumi stack output adminEmail --stack "$stack") / pulumi stack output adminPassword --show-secrets --stack $stack"
+echo "Admin login:  $(pulumi stack output adminEmail --stack "$stack")" \
+     "(password: pulumi stack output adminPassword --show-secrets --stack $stack)"
