@@ -9,7 +9,7 @@ from typing import Any
 import pulumi
 from pulumi.runtime import config as runtime_config
 
-from components.settings import NAMESPACE, Settings, SettingsError, parse
+from components.settings import DEFAULTS, NAMESPACE, Settings, SettingsError, parse
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -23,15 +23,20 @@ def raw_config() -> tuple[dict[str, Any], frozenset[str]]:
         ns, _, key = full_key.partition(":")
         if ns != NAMESPACE or not key:
             continue
-        raw[key] = _decode(value)
+        raw[key] = _decode(key, value)
         if runtime_config.is_config_secret(full_key) or full_key in runtime_config.get_config_secret_keys_env():
             secret.add(key)
     return raw, frozenset(secret)
 
 
-def _decode(value: Any) -> Any:
-    """The engine passes every value as a string; lists arrive as JSON text."""
-    if isinstance(value, str) and value[:1] in ("[", "{"):
+def _decode(key: str, value: Any) -> Any:
+    """The engine passes every value as a string; lists arrive as JSON text.
+
+    Only list settings are decoded: a password that happens to read as JSON (`[1, 2]`) stays
+    the string it is.
+    """
+    is_list = isinstance(DEFAULTS.get(key, ("",))[0], list)
+    if is_list and isinstance(value, str) and value[:1] in ("[", "{"):
         try:
             return json.loads(value)
         except ValueError:

@@ -78,7 +78,11 @@ class DockerPlatform:
             docker.NetworkArgs(
                 name=f"{self.prefix}-app",
                 driver="bridge",
-                ipam_configs=[docker.NetworkIpamConfigArgs(subnet=settings.docker_subnet)],
+                # Docker assigns addresses from the upper half only, so it never hands out
+                # the fixed SSRF-target addresses (.10, .11, ...) in the lower half.
+                ipam_configs=[docker.NetworkIpamConfigArgs(
+                    subnet=settings.docker_subnet,
+                    ip_range=str(list(self._subnet.subnets(prefixlen_diff=1))[1]))],
             ),
             opts,
         )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import pulumi
 
 from components import ls_env
@@ -13,6 +11,7 @@ from components.media import MediaBucket
 from components.ml_backend import MLBackend
 from components.platform import Platform
 from components.providers.project import Project
+from components.seed_spec import resource_slug
 from components.settings import Settings
 from components.web_tier import WebTier, generate_secrets
 
@@ -66,7 +65,7 @@ class LabelStudio(pulumi.ComponentResource):
         # Seeding talks to the public URL from where `pulumi up` runs, after nginx is healthy.
         self.projects = [
             Project(
-                f"project-{slug(p.source)}",
+                f"project-{resource_slug(p.source)}",
                 api_url=settings.public_url,
                 api_token=self.admin_token,
                 title=p.title,
@@ -80,9 +79,3 @@ class LabelStudio(pulumi.ComponentResource):
         self.url = settings.public_url
         self.register_outputs({"url": self.url, "adminPassword": self.admin_password,
                                "adminToken": self.admin_token})
-
-
-def slug(path: str) -> str:
-    """A stable resource name from a project file path (never from the title)."""
-    stem = re.sub(r"\.ya?ml$", "", path.rsplit("/", 1)[-1])
-    return re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-")

@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from components import settings_checks as checks
 from components.secret import Secret
-from components.seed_spec import SeedProject, load_seed_project
+from components.seed_spec import SeedProject, load_seed_project, resource_slug
 
 NAMESPACE = "labelstudio"
 
@@ -77,11 +78,17 @@ SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_REGION = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?")  # what botocore accepts
+# Docker's reference grammar: [registry[:port]/]component(/component)*, components lower case
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_REPOSITORY = rf"(?:[a-z0-9.-]+(?::\d+)?/)?{_COMPONENT}(?:/{_COMPONENT})*"
 _IMAGE = re.compile(
-    r"^(?:[a-z0-9.-]+(?::\d+)?/)?[a-z0-9][a-z0-9._/-]*"  # [registry[:port]/]repository
+    rf"^{_REPOSITORY}"
     r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@sha256:(?P<digest>[a-f0-9]{64}))?$"
 )
+# Kubernetes' own namespaces: `default` always exists and `kube-` is reserved for the system.
+_RESERVED_NAMESPACE = re.compile(r"default|kube-.*")
+MINIO_CONSOLE_PORT = 9001  # components/media.py: MinIO's console listens here inside its container
 
 
 class SettingsError(ValueError):
@@ -179,28 +186,39 @@ class _Reader:
     def fail(self, key: str, message: str) -> None:
         self.problems.append(f"{NAMESPACE}:{key}: {message}")
 
+    def show(self, key: str, value: object) -> str:
+        """The bad value for a message: never a secret, never a huge or nested value."""
+        return "[secret]" if key in self.secret_keys else checks.show(value)
+
+    def given(self, key: str) -> bool:
+        """The stack file sets `key` to something other than blank."""
+        value = self.raw.get(key)
+        return value is not None and not (isinstance(value, str) and not value.strip())
+
     def string(self, key: str) -> str:
         value = self.raw.get(key, DEFAULTS[key][0])
         if not isinstance(value, str):
-            self.fail(key, f"expected a string, got {value!r}; fix: quote the value")
+            self.fail(key, f"expected a string, got {self.show(key, value)}; fix: quote the value")
             return str(DEFAULTS[key][0])
         return value.strip()
 
     def choice(self, key: str, options: tuple[str, ...]) -> str:
         value = self.string(key)
         if value not in options:
-            self.fail(key, f"{value!r} is not one of {', '.join(options)}; fix: use one of them")
+            self.fail(key, f"{self.show(key, value)} is not one of {', '.join(options)}; fix: use one of them")
             return str(options[0])
         return value
 
     def integer(self, key: str, low: int, high: int) -> int:
         value = self.raw.get(key, DEFAULTS[key][0])
-        if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
-            value = int(value)  # the engine passes top-level config values as strings
+        # the engine passes top-level config values as strings; ASCII digits only, and few
+        # enough that int() cannot refuse them (it raises beyond 4300 digits)
+        if isinstance(value, str) and re.fullmatch(r"-?[0-9]{1,18}", value.strip()):
+            value = int(value)
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            self.fail(key, f"{value!r} is not a whole number from {low} to {high}; fix: set one")
+            self.fail(key, f"{self.show(key, value)} is not a whole number from {low} to {high}; fix: set one")
             return int(DEFAULTS[key][0])
         return value
 
@@ -209,7 +227,7 @@ class _Reader:
         if isinstance(value, str) and value.strip().lower() in ("true", "false"):
             return value.strip().lower() == "true"
         if not isinstance(value, bool):
-            self.fail(key, f"{value!r} is not true or false; fix: set true or false")
+            self.fail(key, f"{self.show(key, value)} is not true or false; fix: set true or false")
             return bool(DEFAULTS[key][0])
         return value
 
@@ -220,10 +238,16 @@ class _Reader:
             return []
         return value
 
+    def items(self, key: str) -> list[str]:
+        """A list setting's items to check one by one; none when the list was set as a secret,
+        since messages about its items would quote them (parse() reports the secret itself)."""
+        items = self.string_list(key)
+        return [] if key in self.secret_keys else items
+
     def secret(self, key: str) -> Secret | None:
         value = self.raw.get(key)
-        if value is None or value == "":
-            return None
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None  # blank: as good as unset (a password of spaces is a slip, not a choice)
         if key not in self.secret_keys:
             self.fail(
                 key,
@@ -236,9 +260,10 @@ class _Reader:
         value = self.string(key)
         match = _IMAGE.match(value)
         if not match or not (match["tag"] or match["digest"]):
-            self.fail(key, f"{value!r} is not a pinned image; fix: give repository:tag (or @sha256:digest)")
+            self.fail(key, f"{self.show(key, value)} is not a pinned image; "
+                      "fix: give repository:tag (or @sha256:digest)")
         elif match["tag"] == "latest" and not match["digest"]:
-            self.fail(key, f"{value!r} uses the moving tag `latest`; fix: pin a version")
+            self.fail(key, f"{self.show(key, value)} uses the moving tag `latest`; fix: pin a version")
         return value
 
 
@@ -252,7 +277,10 @@ def parse(
     """Build Settings from `raw` (config key without namespace -> value) or raise SettingsError."""
     r = _Reader(raw, secret_keys)
     for key in sorted(set(raw) - set(DEFAULTS)):
-        r.fail(key, f"unknown key; fix: remove it or use one of: {', '.join(sorted(DEFAULTS))}")
+        r.fail(key, f"unknown key; fix: remove it or {checks.closest_key(key, DEFAULTS)}")
+    for key in sorted((secret_keys & set(raw) & set(DEFAULTS)) - SECRET_KEYS):
+        r.fail(key, "is set as a secret, but this setting lands in plain resource inputs and outputs, "
+               f"so it would not stay secret; fix: `pulumi config set {NAMESPACE}:{key} <value>` without --secret")
 
     platform = r.choice("platform", ("docker", "kubernetes"))
     public_url = _public_url(r)
@@ -267,7 +295,7 @@ def parse(
         log_level=r.choice("logLevel", LOG_LEVELS),
         http_port=r.integer("httpPort", 1, 65535),
         docker_subnet=_subnet(r),
-        namespace=_dns_label(r, "kubernetesNamespace"),
+        namespace=_namespace(r, "kubernetesNamespace"),
         postgres=_postgres(r),
         redis=_redis(r),
         media=_media(r),
@@ -276,38 +304,44 @@ def parse(
     )
     _cross_checks(r, settings)
     if r.problems:
-        raise SettingsError(r.problems)
+        # a last guard behind _Reader.show, for text derived from a secret (e.g. a seed file path)
+        raise SettingsError(checks.redact_secrets(r.problems, [raw[k] for k in secret_keys & set(raw)]))
     return settings
 
 
+def _url(r: _Reader, key: str, example: str) -> str:
+    """An http(s) URL, normalized; "" when it is not one (the problem is recorded)."""
+    value = r.string(key)
+    url, problem = checks.http_url(value, example)
+    if problem:
+        r.fail(key, f"{r.show(key, checks.redact_url(value))} {problem}")
+        return ""
+    return url
+
+
 def _public_url(r: _Reader) -> str:
-    value = r.string("publicUrl")
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        r.fail("publicUrl", f"{value!r} is not an http(s) URL; fix: e.g. https://labels.example.com")
-    elif parts.query or parts.fragment or parts.username:
-        r.fail("publicUrl", f"{value!r} has a query, fragment or credentials; fix: remove them")
-    return value.rstrip("/")
+    return _url(r, "publicUrl", "https://labels.example.com")
 
 
 def _image_repo(r: _Reader) -> str:
     value = r.string("image")
-    if not re.fullmatch(r"[a-z0-9][a-z0-9._/-]*", value):
-        r.fail("image", f"{value!r} is not an image repository; fix: e.g. heartexlabs/label-studio")
+    if not re.fullmatch(_REPOSITORY, value):
+        r.fail("image", f"{r.show('image', value)} is not an image repository; "
+               "fix: e.g. heartexlabs/label-studio (no tag: the tag is `version`)")
     return value
 
 
 def _version(r: _Reader) -> str:
     value = r.string("version")
     if not re.fullmatch(r"\d+\.\d+\.\d+(\.post\d+)?", value):
-        r.fail("version", f"{value!r} is not a pinned release; fix: e.g. 1.23.2 (never latest)")
+        r.fail("version", f"{r.show('version', value)} is not a pinned release; fix: e.g. 1.23.2 (never latest)")
     return value
 
 
 def _email(r: _Reader) -> str:
     value = r.string("adminEmail")
     if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
-        r.fail("adminEmail", f"{value!r} is not an email address; fix: e.g. admin@example.com")
+        r.fail("adminEmail", f"{r.show('adminEmail', value)} is not an email address; fix: e.g. admin@example.com")
     return value
 
 
@@ -316,17 +350,21 @@ def _subnet(r: _Reader) -> str:
     try:
         net = ipaddress.ip_network(value)
     except ValueError:
-        r.fail("dockerSubnet", f"{value!r} is not a CIDR network; fix: e.g. 172.28.10.0/24")
+        r.fail("dockerSubnet", f"{r.show('dockerSubnet', value)} is not a CIDR network; fix: e.g. 172.28.10.0/24")
         return str(DEFAULTS["dockerSubnet"][0])
-    if net.version != 4 or not net.is_private or net.prefixlen > 28:
-        r.fail("dockerSubnet", f"{value!r} must be a private IPv4 /28 or larger; fix: e.g. 172.28.10.0/24")
+    problem = checks.docker_subnet_problem(net)
+    if problem:
+        r.fail("dockerSubnet", f"{r.show('dockerSubnet', value)} {problem}; fix: e.g. 172.28.10.0/24")
     return str(net)
 
 
-def _dns_label(r: _Reader, key: str) -> str:
+def _namespace(r: _Reader, key: str) -> str:
     value = r.string(key)
     if not re.fullmatch(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?", value):
-        r.fail(key, f"{value!r} is not a DNS label; fix: lower-case letters, digits and '-'")
+        r.fail(key, f"{r.show(key, value)} is not a DNS label; fix: lower-case letters, digits and '-'")
+    elif _RESERVED_NAMESPACE.fullmatch(value):
+        r.fail(key, f"{r.show(key, value)} is a namespace Kubernetes owns (the stack creates its namespace); "
+               "fix: e.g. label-studio")
     return value
 
 
@@ -335,8 +373,19 @@ def _host(r: _Reader, key: str, required: bool) -> str:
     if required and not value:
         r.fail(key, "is required when the service is external; fix: set the host name")
     elif value and not _HOST.match(value):
-        r.fail(key, f"{value!r} is not a host name; fix: a DNS name or IP, no scheme or port")
+        r.fail(key, f"{r.show(key, value)} is not a host name; fix: a DNS name or IPv4 address, no scheme or port")
+    elif required and checks.is_local_host(value):
+        r.fail(key, f"{r.show(key, value)}: inside its container Label Studio's localhost is itself; "
+               "fix: a host name or address the containers reach, not this machine's loopback")
     return value
+
+
+def _only_external(r: _Reader, keys: tuple[str, ...], mode_key: str) -> None:
+    """Keys an embedded service ignores: say so rather than deploy without them."""
+    for key in keys:
+        if r.given(key):
+            r.fail(key, f"is only used with {mode_key}: external (the embedded service ignores it); "
+                   f"fix: remove it or set {mode_key}: external")
 
 
 def _postgres(r: _Reader) -> Postgres:
@@ -348,7 +397,8 @@ def _postgres(r: _Reader) -> Postgres:
                f"`pulumi config set --secret {NAMESPACE}:postgresPassword <password>`")
     ssl_mode = r.string("postgresSslMode") or ("require" if external else "disable")
     if ssl_mode not in SSL_MODES:
-        r.fail("postgresSslMode", f"{ssl_mode!r} is not one of {', '.join(SSL_MODES)}; fix: use one")
+        r.fail("postgresSslMode", f"{r.show('postgresSslMode', ssl_mode)} is not one of {', '.join(SSL_MODES)}; "
+               "fix: use one")
     root_cert = r.string("postgresSslRootCert")
     if ssl_mode in ("verify-ca", "verify-full") and not root_cert:
         r.fail("postgresSslRootCert", f"sslmode {ssl_mode} needs the CA certificate; fix: set its PEM")
@@ -360,10 +410,17 @@ def _postgres(r: _Reader) -> Postgres:
     key_pem = r.secret("postgresSslKey")
     if bool(cert) != (key_pem is not None):
         r.fail("postgresSslCert", "a client certificate and postgresSslKey go together; fix: set both or neither")
+    if not external:
+        _only_external(r, ("postgresHost", "postgresPassword", "postgresSslRootCert", "postgresSslCert",
+                           "postgresSslKey"), "postgresMode")
+        if ssl_mode in ("require", "verify-ca", "verify-full"):
+            r.fail("postgresSslMode", f"{ssl_mode} needs TLS, which the embedded database does not serve; "
+                   "fix: remove it or set postgresMode: external")
     image = r.image("postgresImage")
-    major = re.match(r"(?:.*/)?postgres:(\d+)", image)
+    major = re.match(r"(?:.*/)?postgres(?:ql)?:(\d+)", image)
     if major and int(major.group(1)) < 14:
-        r.fail("postgresImage", f"{image!r}: Label Studio >= 1.23.1 needs PostgreSQL >= 14; fix: use 14 or newer")
+        r.fail("postgresImage", f"{r.show('postgresImage', image)}: Label Studio >= 1.23.1 needs PostgreSQL >= 14; "
+               "fix: use 14 or newer")
     return Postgres(
         mode=mode,
         image=image,
@@ -382,7 +439,7 @@ def _postgres(r: _Reader) -> Postgres:
 def _identifier(r: _Reader, key: str) -> str:
     value = r.string(key)
     if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", value):
-        r.fail(key, f"{value!r} is not a plain Postgres identifier; fix: lower-case letters, digits, '_'")
+        r.fail(key, f"{r.show(key, value)} is not a plain Postgres identifier; fix: lower-case letters, digits, '_'")
     return value
 
 
@@ -394,6 +451,9 @@ def _redis(r: _Reader) -> Redis:
     if external and password is None:
         r.fail("redisPassword", "is required for an external Redis; fix: "
                f"`pulumi config set --secret {NAMESPACE}:redisPassword <password>`")
+    tls = r.boolean("redisTls")
+    if enabled and not external:
+        _only_external(r, ("redisHost", "redisPassword") + (("redisTls",) if tls else ()), "redisMode")
     return Redis(
         enabled=enabled,
         mode=mode,
@@ -401,7 +461,7 @@ def _redis(r: _Reader) -> Redis:
         host=_host(r, "redisHost", external),
         port=r.integer("redisPort", 1, 65535),
         password=password,
-        tls=r.boolean("redisTls"),
+        tls=tls,
     )
 
 
@@ -409,30 +469,43 @@ def _media(r: _Reader) -> Media:
     mode = r.choice("mediaMode", ("minio", "s3"))
     bucket = r.string("mediaBucket")
     if not _BUCKET.match(bucket) or ".." in bucket:
-        r.fail("mediaBucket", f"{bucket!r} is not a valid S3 bucket name; "
+        r.fail("mediaBucket", f"{r.show('mediaBucket', bucket)} is not a valid S3 bucket name; "
                "fix: 3-63 lower-case letters, digits, '-', '.'")
-    endpoint = r.string("mediaEndpoint")
-    if endpoint and urlsplit(endpoint).scheme not in ("http", "https"):
-        r.fail("mediaEndpoint", f"{endpoint!r} is not an http(s) URL; fix: e.g. https://s3.example.com")
-    if mode == "minio" and endpoint:
+    endpoint = _url(r, "mediaEndpoint", "https://s3.example.com") if r.given("mediaEndpoint") else ""
+    if mode == "minio" and r.given("mediaEndpoint"):
         r.fail("mediaEndpoint", "is only for mediaMode s3; fix: remove it or set mediaMode: s3")
+    elif endpoint and checks.is_local_host(urlsplit(endpoint).hostname or ""):
+        r.fail("mediaEndpoint", f"{r.show('mediaEndpoint', endpoint)}: inside its container Label Studio's "
+               "localhost is itself; fix: a host name Label Studio and browsers both reach")
+    region = r.string("mediaRegion")
+    if not _REGION.fullmatch(region):
+        r.fail("mediaRegion", f"{r.show('mediaRegion', region)} is not a region name; fix: e.g. us-east-1")
     folder = r.string("mediaFolder")
     if folder.startswith("/") or folder.endswith("/") or "//" in folder:
-        r.fail("mediaFolder", f"{folder!r} must not start or end with '/' (keys would hold '//'); fix: e.g. media")
+        r.fail("mediaFolder", f"{r.show('mediaFolder', folder)} must not start or end with '/' "
+               "(keys would hold '//'); fix: e.g. media")
     credentials = r.choice("mediaCredentials", ("static", "iam"))
     key_id, secret_key = r.secret("mediaAccessKeyId"), r.secret("mediaSecretAccessKey")
-    if mode == "s3" and credentials == "static":
-        for key, val in (("mediaAccessKeyId", key_id), ("mediaSecretAccessKey", secret_key)):
-            if val is None:
-                r.fail(key, "is required for static S3 credentials; fix: "
-                       f"`pulumi config set --secret {NAMESPACE}:{key} ...` or set mediaCredentials: iam")
+    for key, val in (("mediaAccessKeyId", key_id), ("mediaSecretAccessKey", secret_key)):
+        if mode == "s3" and credentials == "static" and val is None:
+            r.fail(key, "is required for static S3 credentials; fix: "
+                   f"`pulumi config set --secret {NAMESPACE}:{key} ...` or set mediaCredentials: iam")
+        elif mode == "minio" and val is not None:
+            r.fail(key, "is not used with mediaMode minio (the stack generates MinIO's keys); "
+                   "fix: remove it or set mediaMode: s3")
+        elif mode == "s3" and credentials == "iam" and val is not None:
+            r.fail(key, "is not used with mediaCredentials iam (ambient credentials); "
+                   "fix: remove it or set mediaCredentials: static")
+    port = r.integer("mediaPort", 1024, 65535)
+    if mode == "minio" and port == MINIO_CONSOLE_PORT:
+        r.fail("mediaPort", f"{port} is the port of MinIO's console in its container; fix: e.g. 9000")
     return Media(
         mode=mode,
         image=r.image("minioImage"),
-        port=r.integer("mediaPort", 1024, 65535),
+        port=port,
         bucket=bucket,
-        region=r.string("mediaRegion"),
-        endpoint=endpoint.rstrip("/"),
+        region=region,
+        endpoint=endpoint,
         folder=folder,
         credentials=credentials,
         access_key_id=key_id,
@@ -445,20 +518,19 @@ def _ml_backend(r: _Reader) -> MLBackend:
     image = r.string("mlBackendImage")
     if enabled:
         image = r.image("mlBackendImage")
-    env: list[tuple[str, str]] = []
-    for item in r.string_list("mlBackendEnv"):
-        name, sep, value = item.partition("=")
-        if not sep or not _ENV_NAME.match(name):
-            r.fail("mlBackendEnv", f"{item!r} is not KEY=value; fix: e.g. MODEL_DIR=/data/models")
-        elif re.search(r"PASSWORD|SECRET|TOKEN|KEY", name.upper()):
-            r.fail("mlBackendEnv", f"{name} looks like a secret and would sit in plain config; fix: remove it")
+    env: dict[str, str] = {}
+    for item in r.items("mlBackendEnv"):
+        name, _, value = item.partition("=")
+        problem = checks.ml_env_problem(item, env)
+        if problem:
+            r.fail("mlBackendEnv", problem)
         else:
-            env.append((name, value))
+            env[name] = value
     return MLBackend(
         enabled=enabled,
         image=image,
         port=r.integer("mlBackendPort", 1024, 65535),
-        env=tuple(env),
+        env=tuple(env.items()),
         replicas=r.integer("mlBackendReplicas", 1, 20),
         gpu=r.integer("mlBackendGpu", 0, 8),
     )
@@ -466,23 +538,37 @@ def _ml_backend(r: _Reader) -> MLBackend:
 
 def _seed_projects(r: _Reader, base_dir: Path) -> tuple[SeedProject, ...]:
     projects: list[SeedProject] = []
-    for path in r.string_list("seedProjects"):
+    sources: dict[str, str] = {}  # resource name -> the file that claimed it
+    for path in r.items("seedProjects"):
         project, problems = load_seed_project(base_dir, path)
         for problem in problems:
             r.fail("seedProjects", problem)
+        name = resource_slug(path)
+        if name in sources:
+            r.fail("seedProjects", f"{path}: names its Pulumi resource project-{name}, as {sources[name]} does "
+                   "(the same file twice, or two files with the same name); fix: list each file once "
+                   "and give project files distinct names")
+        sources.setdefault(name, path)
         if project is not None:
             projects.append(project)
     return tuple(projects)
 
 
 def _cross_checks(r: _Reader, s: Settings) -> None:
-    url = urlsplit(s.public_url)
-    if s.platform == "docker":
-        if url.hostname in ("localhost", "127.0.0.1") and (url.port or 80) != s.http_port:
-            r.fail("httpPort", f"{s.http_port} differs from the port of publicUrl {s.public_url!r}; "
-                   "fix: make them the same")
-        if s.media.port == s.http_port:
-            r.fail("mediaPort", f"{s.media.port} is also httpPort; fix: choose another port")
+    if s.platform == "docker" and s.public_url:  # "" when publicUrl is invalid (already reported)
+        found = checks.docker_public_url_problem(s.public_url, r.show("publicUrl", s.public_url), s.http_port)
+        if found:
+            r.fail(*found)
+    if s.platform == "docker" and s.media.port == s.http_port:
+        r.fail("mediaPort", f"{s.media.port} is also httpPort; fix: choose another port")
+    if s.platform == "docker" and s.ml_backend.enabled:
+        # The Docker adapter runs one container and attaches no GPU: refuse rather than ignore.
+        if s.ml_backend.gpu:
+            r.fail("mlBackendGpu", f"{s.ml_backend.gpu}: the Docker platform does not attach GPUs yet, so the "
+                   "backend would run on CPU; fix: mlBackendGpu: 0")
+        if s.ml_backend.replicas != 1:
+            r.fail("mlBackendReplicas", f"{s.ml_backend.replicas}: the Docker platform runs one ML backend "
+                   "container; fix: mlBackendReplicas: 1")
     if s.redis.enabled and s.edition == "community":
         r.fail("redisEnabled", "Label Studio Community never reads Redis; fix: set edition: enterprise "
                "or redisEnabled: false")
@@ -494,3 +580,4 @@ def _cross_checks(r: _Reader, s: Settings) -> None:
         if s.ml_backend.enabled:
             r.fail("mlBackendEnabled", "the ML backend is not available on Kubernetes yet; fix: "
                    "mlBackendEnabled: false, or run the docker platform")
+

@@ -284,3 +284,19 @@ def test_a_failed_migration_stops_the_app() -> None:
 
     with pytest.raises(StepFailedError, match="labelstudio-dev-migrate exited with code 1"):
         run("dev", mocks=FailingMigration())
+
+
+def test_docker_never_auto_assigns_the_fixed_ssrf_addresses() -> None:
+    ipam = plan("dev").named("app-network").inputs()["ipamConfigs"][0]
+    fixed = ipaddress.ip_address(plan("dev").named("minio", CONTAINER).inputs()["networksAdvanced"][0]["ipv4Address"])
+    assert fixed in ipaddress.ip_network(ipam["subnet"])
+    assert fixed not in ipaddress.ip_network(ipam["ipRange"])
+
+
+
+def test_the_same_resource_name_twice_fails_like_the_engine(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tools.plan import DuplicateResourceError
+
+    monkeypatch.setattr("components.labelstudio.resource_slug", lambda _path: "same")
+    with pytest.raises(DuplicateResourceError, match="project-same"):
+        run("dev")

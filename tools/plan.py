@@ -124,6 +124,10 @@ class PlanMocks(pulumi.runtime.Mocks):
         return {}, None
 
 
+class DuplicateResourceError(RuntimeError):
+    pass
+
+
 class RecordingMonitor(pulumi_mocks.MockMonitor):
     """The mock monitor, also keeping parent, dependencies and wire-form inputs."""
 
@@ -132,6 +136,9 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self.recorded: list[Resource] = []
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        urn = self.make_urn(request.parent, request.type, request.name)
+        if any(r.urn == urn for r in self.recorded):  # the engine refuses the same URN twice
+            raise DuplicateResourceError(f"duplicate resource URN {urn!r}")
         response = super().RegisterResource(request)
         # The engine marks `additionalSecretOutputs` (e.g. RandomPassword.result) secret;
         # the stock mock monitor does not, so do it here as the engine would.

@@ -72,4 +72,6 @@ def _engine_value(value: Any) -> str:
         return json.dumps(value)
     if isinstance(value, bool):
         return str(value).lower()
+    if value is None:
+        return ""
     return value if isinstance(value, str) else str(value)
