@@ -8,7 +8,7 @@ import pulumi_random as random
 from components import ls_env
 from components.platform import Platform
 from components.providers.media_bucket import MediaBucket as HardenedBucket
-from components.settings import Settings
+from components.settings import MINIO_CONSOLE_PORT, Settings
 from components.spec import CommandCheck, Port, Resources, ServiceSpec, Volume
 
 # Browsers resolve *.localhost to loopback and Docker resolves this alias to MinIO, so
@@ -67,7 +67,7 @@ def minio_spec(settings: Settings, key_id: pulumi.Output[str], secret: pulumi.Ou
         image=settings.media.image,
         aliases=(MINIO_HOST,),
         # Same port inside and on the host, so the presigned URL host:port works for both.
-        args=("server", "/data", "--address", f":{port}", "--console-address", "127.0.0.1:9001"),
+        args=("server", "/data", "--address", f":{port}", "--console-address", f"127.0.0.1:{MINIO_CONSOLE_PORT}"),
         env={"MINIO_API_CORS_ALLOW_ORIGIN": ls_env.origin(settings.public_url),
              "MINIO_BROWSER": "off"},
         secret_env={

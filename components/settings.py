@@ -10,7 +10,6 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,64 +17,21 @@ from urllib.parse import urlsplit
 from components import settings_checks as checks
 from components.secret import Secret
 from components.seed_spec import SeedProject, load_seed_project, resource_slug
-
-NAMESPACE = "labelstudio"
-
-# key -> (default, description). The README's configuration reference is generated
-# from this table (tools/config_reference.py), so the two cannot drift.
-DEFAULTS: dict[str, tuple[Any, str]] = {
-    "platform": ("docker", "Where to run: `docker` (one machine) or `kubernetes`."),
-    "image": ("heartexlabs/label-studio", "Label Studio image repository."),
-    "version": ("1.23.2", "Label Studio version: the image tag, pinned."),
-    "publicUrl": ("http://localhost:8080", "URL users open; sets LABEL_STUDIO_HOST and CSRF origins."),
-    "adminEmail": ("admin@example.com", "Email (login) of the first admin, created on a new database."),
-    "edition": ("community", "`community` or `enterprise` (Enterprise reads Redis)."),
-    "logLevel": ("INFO", "Label Studio log level: DEBUG, INFO, WARNING or ERROR."),
-    "httpPort": (8080, "Docker: host port nginx is published on (bound to 127.0.0.1)."),
-    "dockerSubnet": ("172.28.10.0/24", "Docker: subnet of the app network (SSRF allow-list math)."),
-    "postgresMode": ("embedded", "`embedded` (a container/pod of this stack) or `external`."),
-    "postgresImage": ("postgres:16.4-bookworm", "Embedded Postgres image (major >= 14)."),
-    "postgresHost": ("", "External Postgres: host name."),
-    "postgresPort": (5432, "External Postgres: port."),
-    "postgresDatabase": ("labelstudio", "Postgres database name."),
-    "postgresUser": ("labelstudio", "Postgres user."),
-    "postgresPassword": (None, "External Postgres: password (secret). Embedded: generated."),
-    "postgresSslMode": ("", "sslmode: disable, allow, prefer, require, verify-ca, verify-full."),
-    "postgresSslRootCert": ("", "PEM of the CA that signed the server certificate."),
-    "postgresSslCert": ("", "PEM client certificate (with postgresSslKey)."),
-    "postgresSslKey": (None, "PEM client key (secret)."),
-    "redisEnabled": (False, "Deploy or use Redis (only the Enterprise edition reads it)."),
-    "redisMode": ("embedded", "`embedded` or `external`."),
-    "redisImage": ("redis:7.4.1-bookworm", "Embedded Redis image."),
-    "redisHost": ("", "External Redis: host name."),
-    "redisPort": (6379, "External Redis: port."),
-    "redisPassword": (None, "External Redis: password (secret). Embedded: generated."),
-    "redisTls": (False, "External Redis: connect with TLS."),
-    "mediaMode": ("minio", "`minio` (embedded, dev) or `s3` (external S3 or S3-compatible)."),
-    "minioImage": ("minio/minio:RELEASE.2024-10-13T13-34-11Z", "Embedded MinIO image."),
-    "mediaPort": (9000, "Docker/MinIO: port of the S3 API, the same inside and on 127.0.0.1."),
-    "mediaBucket": ("label-studio-media", "Bucket for uploads and media."),
-    "mediaRegion": ("us-east-1", "Bucket region."),
-    "mediaEndpoint": ("", "External S3-compatible endpoint URL; empty = AWS S3."),
-    "mediaFolder": ("media", "Key prefix for Label Studio uploads (no leading/trailing '/')."),
-    "mediaCredentials": ("static", "External S3: `static` keys or `iam` (ambient credentials)."),
-    "mediaAccessKeyId": (None, "External S3, static credentials: access key id (secret)."),
-    "mediaSecretAccessKey": (None, "External S3, static credentials: secret key (secret)."),
-    "mlBackendEnabled": (False, "Deploy an ML backend next to Label Studio."),
-    "mlBackendImage": ("", "ML backend image (pinned tag or digest)."),
-    "mlBackendPort": (9090, "ML backend HTTP port."),
-    "mlBackendEnv": ([], "ML backend extra env as `KEY=value` strings (no secrets)."),
-    "mlBackendReplicas": (1, "ML backend replicas (Kubernetes)."),
-    "mlBackendGpu": (0, "GPUs per ML backend replica."),
-    "kubernetesNamespace": ("label-studio", "Kubernetes: namespace."),
-    "seedProjects": ([], "Project files (YAML, relative to the repo) to create after deploy."),
-}
-
-SECRET_KEYS = frozenset(
-    {"postgresPassword", "postgresSslKey", "redisPassword", "mediaAccessKeyId", "mediaSecretAccessKey"}
+from components.settings_schema import (  # re-exported: the settings' public face
+    DEFAULTS,
+    LOG_LEVELS,
+    MINIO_CONSOLE_PORT,
+    NAMESPACE,
+    SECRET_KEYS,
+    SSL_MODES,
+    Media,
+    MLBackend,
+    Postgres,
+    Redis,
+    Settings,
+    SettingsError,
 )
-SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
-LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
 _REGION = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?")  # what botocore accepts
@@ -88,91 +44,6 @@ _IMAGE = re.compile(
 )
 # Kubernetes' own namespaces: `default` always exists and `kube-` is reserved for the system.
 _RESERVED_NAMESPACE = re.compile(r"default|kube-.*")
-MINIO_CONSOLE_PORT = 9001  # components/media.py: MinIO's console listens here inside its container
-
-
-class SettingsError(ValueError):
-    """Every problem found in the stack config, one per line."""
-
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__(
-            "invalid stack configuration:\n" + "\n".join(f"  - {p}" for p in problems)
-        )
-
-
-@dataclass(frozen=True)
-class Postgres:
-    mode: str
-    image: str
-    host: str
-    port: int
-    database: str
-    user: str
-    password: Secret | None  # None: embedded, generated by the stack
-    ssl_mode: str
-    ssl_root_cert: str
-    ssl_cert: str
-    ssl_key: Secret | None
-
-
-@dataclass(frozen=True)
-class Redis:
-    enabled: bool
-    mode: str
-    image: str
-    host: str
-    port: int
-    password: Secret | None
-    tls: bool
-
-
-@dataclass(frozen=True)
-class Media:
-    mode: str
-    image: str
-    port: int
-    bucket: str
-    region: str
-    endpoint: str
-    folder: str
-    credentials: str
-    access_key_id: Secret | None
-    secret_access_key: Secret | None
-
-
-@dataclass(frozen=True)
-class MLBackend:
-    enabled: bool
-    image: str
-    port: int
-    env: tuple[tuple[str, str], ...]
-    replicas: int
-    gpu: int
-
-
-@dataclass(frozen=True)
-class Settings:
-    stack: str
-    platform: str
-    image: str
-    version: str
-    public_url: str
-    admin_email: str
-    edition: str
-    log_level: str
-    http_port: int
-    docker_subnet: str
-    namespace: str
-    postgres: Postgres
-    redis: Redis
-    media: Media
-    ml_backend: MLBackend
-    seed_projects: tuple[SeedProject, ...]
-
-    @property
-    def image_ref(self) -> str:
-        return f"{self.image}:{self.version}"
 
 
 class _Reader:
