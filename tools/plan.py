@@ -134,12 +134,12 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
     def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
         super().__init__(mocks)
         self.recorded: list[Resource] = []
+        self.duplicates: list[str] = []
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
-        urn = self.make_urn(request.parent, request.type, request.name)
-        if any(r.urn == urn for r in self.recorded):  # the engine refuses the same URN twice
-            raise DuplicateResourceError(f"duplicate resource URN {urn!r}")
         response = super().RegisterResource(request)
+        if any(r.urn == response.urn for r in self.recorded):  # the engine refuses the same URN twice
+            self.duplicates.append(response.urn)
         # The engine marks `additionalSecretOutputs` (e.g. RandomPassword.result) secret;
         # the stock mock monitor does not, so do it here as the engine would.
         outputs = json_format.MessageToDict(response.object)
@@ -183,6 +183,8 @@ def _run(stack: str, config: dict[str, Any], secret_keys: list[str], mocks: Plan
         loop.run_until_complete(pulumi.runtime.stack.wait_for_rpcs())
         root = pulumi.runtime.get_root_resource()
         exports = dict(getattr(root, "outputs", {}) or {})
+        if monitor.duplicates:
+            raise DuplicateResourceError(f"duplicate resource URN(s): {', '.join(monitor.duplicates)}")
     finally:
         # A failed run leaves tasks behind: cancel them so the next run starts clean.
         pending = asyncio.all_tasks(loop)
@@ -190,6 +192,9 @@ def _run(stack: str, config: dict[str, Any], secret_keys: list[str], mocks: Plan
             task.cancel()
         loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         with runtime_settings.SETTINGS.lock:
+            for task in runtime_settings.SETTINGS.outputs:  # their error was reported already
+                if task.done() and not task.cancelled():
+                    task.exception()
             runtime_settings.SETTINGS.outputs.clear()
         asyncio.set_event_loop(None)
         loop.close()
