@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from components import ssrf
-from tools.plan import MASK, Plan, PlanMocks, Resource, run
+from tools.plan import MASK, Plan, Resource, run
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTAINER = "docker:index/container:Container"
@@ -275,15 +275,22 @@ def test_a_failed_migration_stops_the_app() -> None:
         with pytest.raises(StepFailedError, match="labelstudio-dev-migrate exited with code"):
             require_exit_zero("labelstudio-dev-migrate", bad)
 
-    class FailingMigration(PlanMocks):
-        def new_resource(self, args):
-            rid, outputs = super().new_resource(args)
-            if args.name == "migrate":
-                outputs["exitCode"] = 1
-            return rid, outputs
-
-    with pytest.raises(StepFailedError, match="labelstudio-dev-migrate exited with code 1"):
-        run("dev", mocks=FailingMigration())
+    # The whole program with a migration that exits 1, in a process of its own (Pulumi prints
+    # the failed outputs' tracebacks when the process exits).
+    script = (
+        "from tools.plan import PlanMocks, run\n"
+        "class FailingMigration(PlanMocks):\n"
+        "    def new_resource(self, args):\n"
+        "        rid, outputs = super().new_resource(args)\n"
+        "        if args.name == 'migrate':\n"
+        "            outputs['exitCode'] = 1\n"
+        "        return rid, outputs\n"
+        "plan = run('dev', mocks=FailingMigration())\n"
+        "print('app created' if any(r.name == 'app' for r in plan.resources) else 'no app')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode != 0 and "app created" not in out.stdout
+    assert "StepFailedError: labelstudio-dev-migrate exited with code 1" in out.stderr
 
 
 def test_docker_never_auto_assigns_the_fixed_ssrf_addresses() -> None:
