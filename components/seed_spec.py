@@ -37,6 +37,7 @@ SAMPLING = {
 }
 TITLE_LENGTH = (3, 50)  # Label Studio's PROJECT_TITLE_MIN_LEN / MAX_LEN
 MAX_FILE_BYTES = 1024 * 1024  # a project file or label config; the label config also sits in state
+MAX_YAML_DEPTH = 32  # a project file is a few levels deep; deeper is a mistake or an attack
 _KEYS = {"title", "description", "labelConfig", "labelConfigFile", "quality"}
 
 Fail = Callable[[str], None]
@@ -62,8 +63,24 @@ def resource_slug(path: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-")
 
 
+class _TooDeepError(Exception):
+    """Raised by the loader when a document nests deeper than MAX_YAML_DEPTH."""
+
+
 class _UniqueKeyLoader(yaml.SafeLoader):
     """The safe loader, refusing a key given twice in one mapping (PyYAML keeps the last one silently)."""
+
+    _depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        """Refuse deep nesting while composing, before Python's recursion limit is anywhere near."""
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise _TooDeepError
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[str] = set()
@@ -156,8 +173,8 @@ def _parse_yaml(text: str, fail: Fail) -> Any:
         fail(f"is not valid YAML{at} ({err.problem or err.context}); fix: correct the syntax")
     except yaml.YAMLError as err:
         fail(f"is not valid YAML ({' '.join(str(err).split())}); fix: correct the syntax")
-    except RecursionError:
-        fail("nests too deeply to read; fix: flatten it")
+    except _TooDeepError:
+        fail(f"nests more than {MAX_YAML_DEPTH} levels deep; fix: flatten it")
     return _UNREADABLE
 
 
