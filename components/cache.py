@@ -45,7 +45,7 @@ def spec(settings: Settings, password: pulumi.Output[str]) -> ServiceSpec:
         args=("sh", "-c", 'exec redis-server --appendonly yes --requirepass "$REDIS_PASSWORD"'),
         secret_env={"REDIS_PASSWORD": password},
         ports=(Port(PORT),),
-        volumes=(Volume("data", "/data"),),
+        volumes=(Volume("data", "/data", settings.kubernetes.redis_storage),),
         health=CommandCheck(("sh", "-c", 'REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli ping | grep -q PONG')),
         user=REDIS_USER,
         read_only=True,

@@ -45,7 +45,7 @@ def spec(settings: Settings, password: pulumi.Output[str]) -> ServiceSpec:
              "PGDATA": "/var/lib/postgresql/data/pgdata"},
         secret_env={"POSTGRES_PASSWORD": password},
         ports=(Port(PORT),),
-        volumes=(Volume("data", "/var/lib/postgresql/data"),),
+        volumes=(Volume("data", "/var/lib/postgresql/data", settings.kubernetes.postgres_storage),),
         tmpfs=("/tmp", "/var/run/postgresql"),  # noqa: S108 - in-container tmpfs
         health=CommandCheck(("pg_isready", "-U", pg.user, "-d", pg.database)),
         user=POSTGRES_USER,

@@ -14,12 +14,9 @@ from collections.abc import Sequence
 import pulumi
 import pulumi_docker as docker
 
+from components import ssrf
 from components.settings import Settings
 from components.spec import CommandCheck, HttpCheck, ServiceSpec
-
-# Services Label Studio must call; each gets a fixed address so SSRF can open just it.
-SSRF_SLOTS = ("minio", "ml-backend")
-
 
 class StepFailedError(RuntimeError):
     pass
@@ -94,9 +91,7 @@ class DockerPlatform:
 
     def ssrf_address(self, name: str) -> str:
         """A fixed address in the app subnet for an SSRF target: .10 + its slot."""
-        if name not in SSRF_SLOTS:
-            raise ValueError(f"{name!r} has no fixed address slot; add it to SSRF_SLOTS")
-        return str(self._subnet.network_address + 10 + SSRF_SLOTS.index(name))
+        return ssrf.fixed_address(self.settings.docker_subnet, name)
 
     def succeeded(self, step: pulumi.Resource) -> pulumi.Output[str]:
         assert isinstance(step, docker.Container)

@@ -25,11 +25,14 @@ _DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 
 @dataclass(frozen=True)
 class PodRefs:
-    """Names of the objects a pod refers to (known once those objects exist)."""
+    """Names of the objects a pod refers to (known once those objects exist), and what the
+    adapter adds: host aliases of in-cluster targets, the labels to spread replicas by."""
 
     service_account: pulumi.Input[str]
     env_secret: pulumi.Input[str] | None  # holds spec.secret_env, one key per variable
     files_secret: pulumi.Input[str] | None  # holds spec.files, keys from file_keys()
+    host_aliases: tuple[tuple[str, str], ...] = ()  # (ip, host name)
+    spread_by: dict[str, str] | None = None  # the workload's selector labels
 
 
 def user_ids(spec: ServiceSpec) -> tuple[int, int]:
@@ -145,7 +148,9 @@ def pod_template(spec: ServiceSpec, labels: dict[str, str], refs: PodRefs, claim
     container = core.ContainerArgs(
         name=dns_label(spec.name, "service name"),
         image=spec.image,
-        image_pull_policy="IfNotPresent",  # images are pinned (settings refuse `latest`)
+        # Pinned tags (settings refuse `latest`); Always makes the kubelet check the pod's pull
+        # credentials on every start instead of reusing an image another tenant pulled.
+        image_pull_policy="Always",
         args=list(spec.args) or None,  # like Docker's command: replaces CMD, keeps ENTRYPOINT
         env=env_vars(spec, refs.env_secret) or None,
         ports=[core.ContainerPortArgs(container_port=p.container, protocol="TCP") for p in spec.ports] or None,
@@ -155,19 +160,29 @@ def pod_template(spec: ServiceSpec, labels: dict[str, str], refs: PodRefs, claim
             allow_privilege_escalation=False,
             privileged=False,
             capabilities=core.CapabilitiesArgs(drop=["ALL"]),
-            # As the spec says (Docker does the same): forcing it would break images that
-            # write outside their declared tmpfs paths. Not part of the restricted standard.
-            read_only_root_filesystem=spec.read_only,
+            # Always on Kubernetes: each spec lists where it writes (tmpfs paths, volumes),
+            # which become emptyDirs here.
+            read_only_root_filesystem=True,
         ),
         readiness_probe=checks.readiness,
         liveness_probe=checks.liveness,
         startup_probe=checks.startup,
+        # Graceful shutdown: keep serving while the endpoints controller and the ingress drop
+        # the pod, then SIGTERM (uwsgi and nginx finish their requests).
+        lifecycle=core.LifecycleArgs(pre_stop=core.LifecycleHandlerArgs(
+            exec_=core.ExecActionArgs(command=["sleep", str(spec.drain_seconds)]))) if spec.drain_seconds else None,
     )
     return core.PodTemplateSpecArgs(
         metadata=meta.ObjectMetaArgs(labels=labels),
         spec=core.PodSpecArgs(
             containers=[container],
             volumes=pod_volumes,
+            host_aliases=[core.HostAliasArgs(ip=ip, hostnames=[host]) for ip, host in refs.host_aliases] or None,
+            node_selector=dict(spec.node_selector) or None,
+            tolerations=[core.TolerationArgs(key=k, operator="Equal" if v else "Exists", value=v or None, effect=e)
+                         for k, v, e in spec.tolerations] or None,
+            topology_spread_constraints=spread(refs.spread_by) if spec.replicas > 1 or spec.autoscale else None,
+            termination_grace_period_seconds=spec.drain_seconds + 30 if spec.drain_seconds else None,
             service_account_name=refs.service_account,
             automount_service_account_token=False,
             enable_service_links=False,  # else a Service "minio" injects MINIO_PORT=tcp://... into env
@@ -182,3 +197,13 @@ def pod_template(spec: ServiceSpec, labels: dict[str, str], refs: PodRefs, claim
             ),
         ),
     )
+
+
+def spread(selector: dict[str, str] | None) -> list[core.TopologySpreadConstraintArgs] | None:
+    """Replicas spread over nodes and zones; preferred, so a small cluster still schedules them."""
+    if not selector:
+        return None
+    return [core.TopologySpreadConstraintArgs(
+        max_skew=1, topology_key=key, when_unsatisfiable="ScheduleAnyway",
+        label_selector=meta.LabelSelectorArgs(match_labels=selector))
+        for key in ("kubernetes.io/hostname", "topology.kubernetes.io/zone")]

@@ -1,14 +1,15 @@
 """Kubernetes adapter: renders ServiceSpecs as workloads in one namespace.
 
+Namespace-wide: the provider (kubeconfig, context), the namespace (created, labelled Pod
+Security `restricted`, or an existing one), a default-deny NetworkPolicy and DNS egress.
 Per spec: a ServiceAccount (no token), a Secret for its secret env and one for its files
 (auto-named: pulumi-kubernetes replaces a changed Secret, and the new name rolls the pods),
-the workload, and a ClusterIP Service named after the spec, so in-cluster host names equal
-the Docker aliases ("postgres", "app", ...).
-Workload: a Job for run-to-completion steps, a StatefulSet with claim templates for data-tier
-services with volumes, a Deployment otherwise. Pod details live in `components/k8s_pod.py`.
-
-Not yet here (a later issue): ingress, NetworkPolicies (the Docker data/app network split),
-HPA, PodDisruptionBudgets, fixed ClusterIPs for SSRF targets (see `ssrf_address`).
+the workload, a ClusterIP Service named after the spec (in-cluster host names equal the Docker
+aliases: "postgres", "app", ...; SSRF targets get a fixed ClusterIP), its NetworkPolicy, and for
+serving workloads an Ingress (public), HorizontalPodAutoscaler and PodDisruptionBudget.
+Workload: a Job for run-to-completion steps, a StatefulSet (claims + headless Service) for
+services whose volumes have a size, a Deployment otherwise. Pods: `components/k8s_pod.py`;
+flows: `components/k8s_network.py`; Ingress/HPA/PDB: `components/k8s_web.py`.
 """
 
 from __future__ import annotations
@@ -18,19 +19,22 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pulumi
+import pulumi_kubernetes as kubernetes
 from pulumi_kubernetes.apps import v1 as apps
+from pulumi_kubernetes.autoscaling import v2 as autoscaling
 from pulumi_kubernetes.batch import v1 as batch
 from pulumi_kubernetes.core import v1 as core
 from pulumi_kubernetes.meta import v1 as meta
+from pulumi_kubernetes.networking import v1 as net
+from pulumi_kubernetes.policy import v1 as policy
 
-from components import k8s_pod
+from components import k8s_network, k8s_pod, k8s_web, ssrf
+from components.k8s_checkov import skip_annotations
 from components.settings import Settings
 from components.spec import ServiceSpec
 
 PART_OF = "label-studio"
 AFTER_ANNOTATION = "labelstudio/after"  # holds a workload until the gate resolves
-# TODO(kubernetes issue): claim size belongs in the spec's Volume (and settings); one size for now.
-VOLUME_SIZE = "10Gi"
 
 Workload = apps.Deployment | apps.StatefulSet | batch.Job
 
@@ -52,7 +56,8 @@ def require_complete(namespace: str, name: str | None, status: Mapping[str, Any]
     return str(name)
 
 
-def object_name(resource: core.Namespace | core.ServiceAccount | core.Secret | batch.Job) -> pulumi.Output[str]:
+def object_name(resource: core.Namespace | core.ServiceAccount | core.Secret | batch.Job | apps.Deployment
+                ) -> pulumi.Output[str]:
     """metadata.name as the cluster has it (set by then, auto-named or not)."""
     return resource.metadata.apply(lambda m: str(m.name))
 
@@ -67,34 +72,43 @@ class KubernetesPlatform:
 
     def __init__(self, settings: Settings, parent: pulumi.Resource) -> None:
         self.settings = settings
+        k8s = settings.kubernetes
         self.instance = label_value(f"labelstudio-{settings.stack}")
-        self.namespace = core.Namespace(
-            "namespace",
-            metadata=meta.ObjectMetaArgs(
-                name=settings.namespace,
-                labels={
-                    **self._common_labels(PART_OF),
-                    "app.kubernetes.io/component": "namespace",
-                    # restricted Pod Security Standard: enforced, and reported on apply too
-                    **{f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "audit", "warn")},
-                },
-            ),
-            # Deleting a namespace deletes its PersistentVolumeClaims (the database): destroy
-            # leaves it, and with it the data, in place.
-            opts=pulumi.ResourceOptions(parent=parent, retain_on_delete=True),
-        )
-        # An Output, so every namespaced object waits for the namespace.
-        self.namespace_name: pulumi.Output[str] = object_name(self.namespace)
+        self.provider = kubernetes.Provider("kubernetes", kubernetes.ProviderArgs(
+            kubeconfig=k8s.kubeconfig or None, context=k8s.context or None,
+        ), pulumi.ResourceOptions(parent=parent))
+        self._host_aliases: dict[str, str] = {}  # host name -> fixed ClusterIP (SSRF targets' dotted aliases)
+        if k8s.create_namespace:
+            namespace = core.Namespace(
+                "namespace",
+                metadata=meta.ObjectMetaArgs(
+                    name=settings.namespace,
+                    labels={
+                        **self._common_labels(PART_OF),
+                        "app.kubernetes.io/component": "namespace",
+                        # restricted Pod Security Standard: enforced, and reported on apply too
+                        **{f"pod-security.kubernetes.io/{mode}": "restricted"
+                           for mode in ("enforce", "audit", "warn")},
+                    },
+                ),
+                # Deleting a namespace deletes its PersistentVolumeClaims (the database): destroy
+                # leaves it, and with it the data, in place.
+                opts=self._opts(parent, retain_on_delete=True),
+            )
+            # An Output, so every namespaced object waits for the namespace.
+            self.namespace_name: pulumi.Output[str] = object_name(namespace)
+        else:  # an existing namespace: its owner labels it for Pod Security (README)
+            self.namespace_name = pulumi.Output.from_input(settings.namespace)
+        for name, spec in (("default-deny", k8s_network.default_deny()), ("allow-dns", k8s_network.allow_dns())):
+            net.NetworkPolicy(name, metadata=self._meta_for(name, "network"), spec=spec, opts=self._opts(parent))
+
+    def _opts(self, parent: pulumi.Resource, **kwargs: Any) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=parent, provider=self.provider, **kwargs)
 
     def ssrf_address(self, name: str) -> str:
-        """The in-cluster DNS name of Service `name` (works with any cluster domain).
-
-        TODO(kubernetes issue): Label Studio's SSRF check resolves names to IPs and the
-        allow-list math (components/ssrf.py) needs an address, and ClusterIPs are not known at
-        plan time. The Kubernetes issue must give SSRF targets a fixed Service `spec.clusterIP`
-        from a configured service CIDR (a new setting), as Docker gives them fixed addresses.
-        """
-        return f"{k8s_pod.dns_label(name, 'service name')}.{self.settings.namespace}.svc"
+        """The fixed ClusterIP of Service `name`, low in the Service CIDR (dynamic ClusterIPs are
+        taken from the top first), so the SSRF allow-list opens exactly it."""
+        return ssrf.fixed_address(self.settings.kubernetes.service_cidr, name)
 
     def succeeded(self, step: pulumi.Resource) -> pulumi.Output[str]:
         """The Job's name once it completed; a dependent workload takes it as an annotation."""
@@ -112,11 +126,13 @@ class KubernetesPlatform:
         gate: pulumi.Output[str] | None = None,
     ) -> Workload:
         """The objects of `spec`; the workload is created only after `gate` resolved."""
-        opts = pulumi.ResourceOptions(parent=parent)
+        opts = self._opts(parent)
         labels = self._labels(spec)
+        selector_labels = self._selector(spec)
+        identity = self.settings.kubernetes.account_annotations if spec.cloud_identity else ()
         account = core.ServiceAccount(
             spec.name,
-            metadata=self._meta(spec, name=spec.name),
+            metadata=self._meta(spec, name=spec.name, annotations=dict(identity) or None),
             automount_service_account_token=False,
             opts=opts,
         )
@@ -125,14 +141,21 @@ class KubernetesPlatform:
             env_secret=self._secret(f"{spec.name}-env", spec, dict(spec.secret_env), opts),
             files_secret=self._secret(f"{spec.name}-files", spec, {
                 key: f.content for f, key in k8s_pod.file_keys(spec.files)}, opts),
+            host_aliases=tuple((ip, host) for host, ip in self._host_aliases.items()),
+            spread_by=selector_labels,
         )
+        claims = bool(spec.volumes) and all(v.size for v in spec.volumes) and not spec.run_to_completion
         if not spec.run_to_completion:
-            self._services(spec, opts)
-        claims = bool(spec.volumes) and spec.tier == "data" and not spec.run_to_completion
-        template = k8s_pod.pod_template(spec, labels, refs, claims)
-        annotations = {AFTER_ANNOTATION: gate} if gate is not None else None
-        workload_opts = pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on))
-        selector = meta.LabelSelectorArgs(match_labels=self._selector(spec))
+            self._services(spec, opts, headless=claims)
+        k8s = self.settings.kubernetes
+        net.NetworkPolicy(f"{spec.name}-network", metadata=self._meta(spec, name=spec.name), spec=k8s_network.service_policy(
+            spec, selector_labels, self.instance, k8s.ingress_controller_namespace, k8s.egress_cidrs), opts=opts)
+        template = k8s_pod.pod_template(spec, {**labels, **k8s_network.call_labels(spec)}, refs, claims)
+        annotations: dict[str, pulumi.Input[str]] = {**skip_annotations(spec)}
+        if gate is not None:
+            annotations[AFTER_ANNOTATION] = gate
+        workload_opts = self._opts(parent, depends_on=list(depends_on))
+        selector = meta.LabelSelectorArgs(match_labels=selector_labels)
         if spec.run_to_completion:
             # Auto-named (no metadata.name): a changed pod template is a new Job, run again.
             # No TTL: a Job that vanished after finishing would show as drift on refresh.
@@ -148,29 +171,44 @@ class KubernetesPlatform:
                 spec.name,
                 metadata=self._meta(spec, name=spec.name, annotations=annotations),
                 spec=apps.StatefulSetSpecArgs(
-                    service_name=spec.name,  # the ClusterIP Service; no per-pod DNS needed
+                    service_name=f"{spec.name}-pods",  # the headless Service governing pod identity
                     replicas=spec.replicas,
                     selector=selector,
                     template=template,
-                    volume_claim_templates=[self._claim(spec, v.name) for v in spec.volumes],
+                    volume_claim_templates=[self._claim(spec, v.name, v.size) for v in spec.volumes],
                     # Data outlives the workload, as Docker volumes are retained on delete.
                     persistent_volume_claim_retention_policy=apps.StatefulSetPersistentVolumeClaimRetentionPolicyArgs(
                         when_deleted="Retain", when_scaled="Retain"),
                 ),
                 opts=workload_opts,
             )
-        return apps.Deployment(
+        deployment = apps.Deployment(
             spec.name,
             metadata=self._meta(spec, name=spec.name, annotations=annotations),
             spec=apps.DeploymentSpecArgs(
-                replicas=spec.replicas,
+                # With an autoscaler the HPA owns the replica count (a fixed one would fight it).
+                replicas=None if spec.autoscale else spec.replicas,
                 selector=selector,
                 template=template,
-                # A rolling update would need a spare GPU for the surge pod.
-                strategy=apps.DeploymentStrategyArgs(type="Recreate") if spec.gpu > 0 else None,
+                strategy=k8s_web.strategy(spec),
             ),
             opts=workload_opts,
         )
+        self._serving(spec, deployment, selector_labels, opts)
+        return deployment
+
+    def _serving(self, spec: ServiceSpec, deployment: apps.Deployment, selector: dict[str, str],
+                 opts: pulumi.ResourceOptions) -> None:
+        """Ingress (public specs), autoscaler and disruption budget of a Deployment."""
+        if spec.public and spec.ports:
+            net.Ingress(spec.name, metadata=self._meta(spec, name=PART_OF, annotations=k8s_web.ingress_annotations(
+                self.settings)), spec=k8s_web.ingress_spec(self.settings, spec.name, spec.ports[0].container), opts=opts)
+        if spec.autoscale:
+            autoscaling.HorizontalPodAutoscaler(spec.name, metadata=self._meta(spec, name=spec.name),
+                                                spec=k8s_web.autoscaler_spec(spec, object_name(deployment)), opts=opts)
+        budget = k8s_web.disruption_budget_spec(spec, selector)
+        if budget is not None:
+            policy.PodDisruptionBudget(spec.name, metadata=self._meta(spec, name=spec.name), spec=budget, opts=opts)
 
     def _secret(self, logical: str, spec: ServiceSpec, values: dict[str, pulumi.Input[str]],
                 opts: pulumi.ResourceOptions) -> pulumi.Output[str] | None:
@@ -187,24 +225,32 @@ class KubernetesPlatform:
         )
         return object_name(secret)
 
-    def _services(self, spec: ServiceSpec, opts: pulumi.ResourceOptions) -> None:
-        """A ClusterIP Service per host name (spec.name and aliases that are DNS labels).
-        Published host ports are Docker-only and ignored here."""
+    def _services(self, spec: ServiceSpec, opts: pulumi.ResourceOptions, headless: bool) -> None:
+        """A ClusterIP Service per host name (spec.name and aliases that are DNS labels); an SSRF
+        target's gets its fixed address, and its dotted aliases become host aliases of the pods
+        rendered after it (as Docker's network aliases). `headless`: also the StatefulSet's
+        governing Service. Published host ports are Docker-only and ignored here."""
         if not spec.ports:
             return
-        names = [spec.name]
+        fixed = self.ssrf_address(spec.name) if spec.ssrf_target else None
+        names = [(spec.name, fixed)]
         for alias in spec.aliases:
             if k8s_pod.is_dns_label(alias):
-                names.append(alias)
+                names.append((alias, None))
+            elif fixed is not None:
+                self._host_aliases[alias] = fixed
             else:
                 pulumi.log.warn(f"{spec.name}: alias {alias!r} cannot be a Kubernetes Service name; "
                                 f"in-cluster clients must use {spec.name!r}")
-        for name in names:
+        if headless:
+            names.append((f"{spec.name}-pods", "None"))
+        for name, cluster_ip in names:
             core.Service(
                 name,
                 metadata=self._meta(spec, name=name),
                 spec=core.ServiceSpecArgs(
                     type="ClusterIP",
+                    cluster_ip=cluster_ip,
                     selector=self._selector(spec),
                     ports=[core.ServicePortArgs(name=f"tcp-{p.container}", port=p.container,
                                                 target_port=p.container, protocol="TCP") for p in spec.ports],
@@ -212,20 +258,26 @@ class KubernetesPlatform:
                 opts=opts,
             )
 
-    def _claim(self, spec: ServiceSpec, volume: str) -> core.PersistentVolumeClaimArgs:
+    def _claim(self, spec: ServiceSpec, volume: str, size: str) -> core.PersistentVolumeClaimArgs:
         return core.PersistentVolumeClaimArgs(
             metadata=meta.ObjectMetaArgs(name=k8s_pod.dns_label(volume, f"{spec.name}: volume name"),
                                          labels=self._labels(spec)),
             spec=core.PersistentVolumeClaimSpecArgs(
                 access_modes=["ReadWriteOnce"],
-                resources=core.VolumeResourceRequirementsArgs(requests={"storage": VOLUME_SIZE}),
+                storage_class_name=self.settings.kubernetes.storage_class or None,
+                resources=core.VolumeResourceRequirementsArgs(requests={"storage": size}),
             ),
         )
 
     def _meta(self, spec: ServiceSpec, name: str | None = None,
               annotations: Mapping[str, pulumi.Input[str]] | None = None) -> meta.ObjectMetaArgs:
         return meta.ObjectMetaArgs(name=name, namespace=self.namespace_name, labels=self._labels(spec),
-                                   annotations=annotations)
+                                   annotations=annotations or None)
+
+    def _meta_for(self, name: str, component: str) -> meta.ObjectMetaArgs:
+        """Metadata of a namespace-wide object (not of one spec)."""
+        return meta.ObjectMetaArgs(name=name, namespace=self.namespace_name, labels={
+            **self._common_labels(PART_OF), "app.kubernetes.io/component": component})
 
     def _common_labels(self, name: str) -> dict[str, str]:
         return {

@@ -67,7 +67,9 @@ def minio_spec(settings: Settings, key_id: pulumi.Output[str], secret: pulumi.Ou
         image=settings.media.image,
         aliases=(MINIO_HOST,),
         # Same port inside and on the host, so the presigned URL host:port works for both.
-        args=("server", "/data", "--address", f":{port}", "--console-address", f"127.0.0.1:{MINIO_CONSOLE_PORT}"),
+        # Certificates dir under /tmp: the root filesystem is read-only on Kubernetes.
+        args=("server", "/data", "--address", f":{port}", "--console-address", f"127.0.0.1:{MINIO_CONSOLE_PORT}",
+              "--certs-dir", "/tmp/certs"),  # noqa: S108 - in-container path
         env={"MINIO_API_CORS_ALLOW_ORIGIN": ls_env.origin(settings.public_url),
              "MINIO_BROWSER": "off"},
         secret_env={
@@ -77,7 +79,7 @@ def minio_spec(settings: Settings, key_id: pulumi.Output[str], secret: pulumi.Ou
             "MINIO_KMS_SECRET_KEY": kms_key.apply(lambda k: f"labelstudio-media:{k}"),
         },
         ports=(Port(port, published=port),),
-        volumes=(Volume("data", "/data"),),
+        volumes=(Volume("data", "/data", settings.kubernetes.minio_storage),),
         health=CommandCheck(("mc", "ready", "local")),
         ssrf_target=True,
         resources=Resources(cpu="500m", memory="1Gi"),

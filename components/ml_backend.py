@@ -7,8 +7,8 @@ import pulumi
 from components import ls_env
 from components.platform import Platform
 from components.settings import Settings
-from components.spec import HttpCheck, Port, Resources, ServiceSpec
-from components.web_tier import APP_PORT
+from components.spec import HttpCheck, Port, Resources, ServiceSpec, Volume
+from components.web_tier import APP_PORT, media_calls_of
 
 
 class MLBackend(pulumi.ComponentResource):
@@ -18,6 +18,8 @@ class MLBackend(pulumi.ComponentResource):
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("labelstudio:index:MLBackend", name, None, opts)
         ml = settings.ml_backend
+        # It fetches task media from Label Studio, which may redirect to the bucket.
+        media_calls, media_external = media_calls_of(settings)
         self.service = platform.run(ServiceSpec(
             name="ml-backend",
             image=ml.image,
@@ -29,7 +31,12 @@ class MLBackend(pulumi.ComponentResource):
             ssrf_target=True,
             replicas=ml.replicas,
             gpu=ml.gpu,
-            resources=Resources(cpu="1000m", memory="2Gi"),
+            resources=Resources(cpu=settings.ml_cpu, memory=settings.ml_memory),
+            volumes=(Volume("models", "/data"),),  # scratch for model files; root is read-only on Kubernetes
+            tmpfs=("/tmp",),  # noqa: S108 - in-container path
+            calls=("app", *media_calls), external_ports=media_external,
+            node_selector=settings.kubernetes.ml_node_selector,
+            tolerations=settings.kubernetes.ml_tolerations,
         ), self)
         self.url = f"http://ml-backend:{ml.port}"
         self.register_outputs({"url": self.url})

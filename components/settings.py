@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from components import settings_checks as checks
+from components import settings_kubernetes as k8s_settings
 from components.secret import Secret
 from components.seed_spec import SeedProject, load_seed_project, resource_slug
 from components.settings_schema import (  # re-exported: the settings' public face
@@ -172,6 +173,14 @@ def parse(
         media=_media(r),
         ml_backend=_ml_backend(r),
         seed_projects=_seed_projects(r, base_dir),
+        # Kubernetes platform
+        kubernetes=k8s_settings.parse_kubernetes(r),
+        web_cpu=k8s_settings.quantity(r, "webCpu", k8s_settings.CPU, "1000m"),
+        web_memory=k8s_settings.quantity(r, "webMemory", k8s_settings.MEMORY, "2Gi"),
+        ml_cpu=k8s_settings.quantity(r, "mlBackendCpu", k8s_settings.CPU, "1000m"),
+        ml_memory=k8s_settings.quantity(r, "mlBackendMemory", k8s_settings.MEMORY, "4Gi"),
+        seed_api_url=(_url(r, "seedApiUrl", "https://labels.internal.example.com")
+                      if r.given("seedApiUrl") else public_url),
     )
     _cross_checks(r, settings)
     if r.problems:
@@ -443,12 +452,4 @@ def _cross_checks(r: _Reader, s: Settings) -> None:
     if s.redis.enabled and s.edition == "community":
         r.fail("redisEnabled", "Label Studio Community never reads Redis; fix: set edition: enterprise "
                "or redisEnabled: false")
-    if s.platform == "kubernetes":
-        # Both need an in-cluster SSRF target with a fixed address, which the Kubernetes
-        # adapter does not allocate yet (issue #3): refuse rather than deploy a broken stack.
-        if s.media.mode == "minio":
-            r.fail("mediaMode", "embedded MinIO is not available on Kubernetes yet; fix: mediaMode: s3")
-        if s.ml_backend.enabled:
-            r.fail("mlBackendEnabled", "the ML backend is not available on Kubernetes yet; fix: "
-                   "mlBackendEnabled: false, or run the docker platform")
-
+    k8s_settings.cross_checks(r, s.platform, s.kubernetes, s.public_url, s.media.credentials)

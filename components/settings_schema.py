@@ -60,6 +60,34 @@ DEFAULTS: dict[str, tuple[Any, str]] = {
     "mlBackendReplicas": (1, "ML backend replicas (Kubernetes)."),
     "mlBackendGpu": (0, "GPUs per ML backend replica."),
     "kubernetesNamespace": ("label-studio", "Kubernetes: namespace."),
+    # --- Kubernetes platform (components/settings_kubernetes.py) ---
+    "kubeconfig": ("", "Kubernetes: path of the kubeconfig file; empty = the provider's default (KUBECONFIG, ~/.kube/config)."),
+    "kubeContext": ("", "Kubernetes: kubeconfig context; empty = its current context."),
+    "kubernetesCreateNamespace": (True, "Kubernetes: create the namespace (labelled Pod Security `restricted`); false = use an existing one."),
+    "kubernetesServiceCidr": ("10.96.0.0/12", "Kubernetes: the cluster's Service CIDR; SSRF targets get fixed ClusterIPs at its start."),
+    "kubernetesServiceAccountAnnotations": ([], "Kubernetes: `KEY=value` annotations on the app's ServiceAccount (IRSA / workload identity for `mediaCredentials: iam`)."),
+    "kubernetesEgressCidrs": (["0.0.0.0/0"], "Kubernetes: CIDRs of external Postgres/Redis/S3; egress opens only their ports to these."),
+    "ingressClass": ("nginx", "Kubernetes: IngressClass of the ingress controller."),
+    "ingressControllerNamespace": ("ingress-nginx", "Kubernetes: namespace of the ingress controller pods (the only source allowed to reach nginx)."),
+    "ingressTlsSecret": ("", "Kubernetes: TLS Secret for the publicUrl host (https); with ingressCertIssuer, the Secret cert-manager fills."),
+    "ingressCertIssuer": ("", "Kubernetes: cert-manager ClusterIssuer that issues the ingress certificate."),
+    "ingressBodySize": ("200m", "Kubernetes: largest request body the ingress accepts (imports, uploads), nginx size syntax."),
+    "webReplicas": (1, "Kubernetes: app and nginx replicas (the autoscaler's minimum)."),
+    "webMaxReplicas": (0, "Kubernetes: autoscaler maximum for app and nginx; 0 = no HorizontalPodAutoscaler."),
+    "webCpuTarget": (70, "Kubernetes: autoscaler target, average CPU utilisation in percent of the request."),
+    "webPdbMinAvailable": (1, "Kubernetes: PodDisruptionBudget minAvailable for app and nginx when webReplicas >= 2; 0 = none."),
+    "webCpu": ("1000m", "App CPU (request = limit on Kubernetes)."),
+    "webMemory": ("2Gi", "App memory (request = limit; the Docker memory limit)."),
+    "mlBackendCpu": ("1000m", "ML backend CPU (request = limit on Kubernetes)."),
+    "mlBackendMemory": ("4Gi", "ML backend memory (request = limit)."),
+    "mlBackendNodeSelector": ([], "Kubernetes: ML backend node selector as `KEY=value` strings (e.g. GPU nodes)."),
+    "mlBackendTolerations": ([], "Kubernetes: ML backend tolerations as `key[=value]:Effect` strings."),
+    "storageClass": ("", "Kubernetes: StorageClass of the embedded services' volume claims; empty = the cluster default."),
+    "postgresStorageSize": ("20Gi", "Kubernetes: embedded Postgres volume size."),
+    "redisStorageSize": ("2Gi", "Kubernetes: embedded Redis volume size."),
+    "minioStorageSize": ("50Gi", "Kubernetes: embedded MinIO volume size."),
+    "seedApiUrl": ("", "URL seeding reaches Label Studio at from where `pulumi up` runs; empty = publicUrl."),
+    # --- end of Kubernetes platform ---
     "seedProjects": ([], "Project files (YAML, relative to the repo) to create after deploy."),
 }
 
@@ -132,6 +160,33 @@ class MLBackend:
 
 
 @dataclass(frozen=True)
+class Kubernetes:
+    """Kubernetes platform settings (ignored, and refused when given, on Docker)."""
+
+    kubeconfig: str
+    context: str
+    create_namespace: bool
+    service_cidr: str
+    account_annotations: tuple[tuple[str, str], ...]
+    egress_cidrs: tuple[str, ...]
+    ingress_class: str
+    ingress_controller_namespace: str
+    tls_secret: str
+    cert_issuer: str
+    body_size: str
+    web_replicas: int
+    web_max_replicas: int
+    web_cpu_target: int
+    web_pdb_min_available: int
+    ml_node_selector: tuple[tuple[str, str], ...]
+    ml_tolerations: tuple[tuple[str, str, str], ...]  # (key, value, effect); value "" = Exists
+    storage_class: str
+    postgres_storage: str
+    redis_storage: str
+    minio_storage: str
+
+
+@dataclass(frozen=True)
 class Settings:
     stack: str
     platform: str
@@ -149,6 +204,13 @@ class Settings:
     media: Media
     ml_backend: MLBackend
     seed_projects: tuple[SeedProject, ...]
+    # Kubernetes platform
+    kubernetes: Kubernetes
+    web_cpu: str
+    web_memory: str
+    ml_cpu: str
+    ml_memory: str
+    seed_api_url: str  # publicUrl unless seedApiUrl is set
 
     @property
     def image_ref(self) -> str:

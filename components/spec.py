@@ -39,6 +39,9 @@ class Port:
 class Volume:
     name: str  # logical name; the adapter prefixes it with the stack
     mount: str
+    # Data that must outlive the pod: its Kubernetes claim size. "" = scratch (an emptyDir on
+    # Kubernetes, e.g. the app's data dir: media lives in S3).
+    size: str = ""
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,14 @@ class File:
 class Resources:
     cpu: str = "500m"
     memory: str = "512Mi"
+
+
+@dataclass(frozen=True)
+class Autoscale:
+    """Scale out on CPU between the spec's replicas and `max_replicas` (Kubernetes)."""
+
+    max_replicas: int
+    cpu_percent: int
 
 
 @dataclass(frozen=True)
@@ -80,3 +91,14 @@ class ServiceSpec:
     replicas: int = 1
     gpu: int = 0
     resources: Resources = Resources()
+    # Whom it talks to (Kubernetes renders exactly these flows as NetworkPolicies; Docker has
+    # its two networks): services of this stack by name, and TCP ports outside the stack.
+    calls: tuple[str, ...] = ()
+    external_ports: tuple[int, ...] = ()
+    public: bool = False  # users reach it (Kubernetes: through the Ingress)
+    drain_seconds: int = 0  # on stop, keep serving this long while endpoints drop it
+    cloud_identity: bool = False  # runs with the stack's cloud identity (IRSA / workload identity)
+    autoscale: Autoscale | None = None
+    min_available: int = 0  # PodDisruptionBudget floor when replicas >= 2; 0 = none
+    node_selector: tuple[tuple[str, str], ...] = ()
+    tolerations: tuple[tuple[str, str, str], ...] = ()  # (key, value or "" for Exists, effect)

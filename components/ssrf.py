@@ -16,6 +16,19 @@ DEFAULT_BANNED = (
 )
 
 
+# Services Label Studio must call; each gets a fixed address (Docker: in the app subnet;
+# Kubernetes: a fixed ClusterIP in the Service CIDR) so SSRF can open just it.
+SSRF_SLOTS = ("minio", "ml-backend")
+FIRST_SLOT = 10  # low addresses: Docker and Kubernetes both hand out dynamic ones from the top
+
+
+def fixed_address(network: str, name: str) -> str:
+    """The fixed address of SSRF target `name` in `network`: the network address + 10 + its slot."""
+    if name not in SSRF_SLOTS:
+        raise ValueError(f"{name!r} has no fixed address slot; add it to SSRF_SLOTS")
+    return str(ipaddress.ip_network(network).network_address + FIRST_SLOT + SSRF_SLOTS.index(name))
+
+
 def banned_subnets(allowed: Iterable[str]) -> list[str]:
     """The default banned list with each allowed address or network carved out.
 

@@ -33,12 +33,10 @@ from pulumi.runtime.config import set_all_config
 
 from components.config import InvalidSettings
 from components.settings import NAMESPACE
-from tools import stack_file
+from tools import manifests, stack_file
+from tools.manifests import MASK, SECRET_SIG, SIG_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
-SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"  # noqa: S105 - Pulumi wire signature
-SIG_KEY = "4dabf18193072939515e22adb298388d"
-MASK = "[secret]"
 
 
 @dataclass
@@ -112,9 +110,11 @@ class PlanMocks(pulumi.runtime.Mocks):
             outputs["imageId"] = "sha256:" + hashlib.sha256(str(args.inputs["name"]).encode()).hexdigest()
         elif args.typ == "docker:index/container:Container" and args.inputs.get("attach"):
             outputs["exitCode"] = 0
-        elif args.typ == "kubernetes:batch/v1:Job":  # pulumi-kubernetes awaits completion
+        elif args.typ.startswith("kubernetes:") and not (outputs.get("metadata") or {}).get("name"):
+            # auto-named by pulumi-kubernetes: <logical name>-<random suffix>; a stable one here
             suffix = hashlib.sha256(json.dumps(args.inputs, sort_keys=True, default=str).encode()).hexdigest()[:8]
             outputs["metadata"] = {**outputs.get("metadata", {}), "name": f"{args.name}-{suffix}"}
+        if args.typ == "kubernetes:batch/v1:Job":  # pulumi-kubernetes awaits completion
             outputs["status"] = {"succeeded": 1, "conditions": [{"type": "Complete", "status": "True"}]}
         elif args.typ == "pulumi-python:dynamic/labelstudio:Project":
             outputs.setdefault("project_id", 1)
@@ -219,6 +219,9 @@ def main(argv: list[str]) -> int:
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(plan.to_json(), indent=2, sort_keys=True) + "\n")
     print(f"{out.relative_to(ROOT)}: {len(plan.resources)} resources")
+    written = manifests.write(plan, ROOT / "plan" / stack)
+    if written:
+        print(f"plan/{stack}/: {written} Kubernetes manifests")
     return 0
 
 
