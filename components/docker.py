@@ -18,6 +18,7 @@ from components import ssrf
 from components.settings import Settings
 from components.spec import CommandCheck, HttpCheck, ServiceSpec
 
+
 class StepFailedError(RuntimeError):
     pass
 

@@ -148,8 +148,9 @@ class KubernetesPlatform:
         if not spec.run_to_completion:
             self._services(spec, opts, headless=claims)
         k8s = self.settings.kubernetes
-        net.NetworkPolicy(f"{spec.name}-network", metadata=self._meta(spec, name=spec.name), spec=k8s_network.service_policy(
-            spec, selector_labels, self.instance, k8s.ingress_controller_namespace, k8s.egress_cidrs), opts=opts)
+        flows = k8s_network.service_policy(spec, selector_labels, self.instance, k8s.ingress_controller_namespace,
+                                           k8s.egress_cidrs)
+        net.NetworkPolicy(f"{spec.name}-network", metadata=self._meta(spec, name=spec.name), spec=flows, opts=opts)
         template = k8s_pod.pod_template(spec, {**labels, **k8s_network.call_labels(spec)}, refs, claims)
         annotations: dict[str, pulumi.Input[str]] = {**skip_annotations(spec)}
         if gate is not None:
@@ -201,8 +202,9 @@ class KubernetesPlatform:
                  opts: pulumi.ResourceOptions) -> None:
         """Ingress (public specs), autoscaler and disruption budget of a Deployment."""
         if spec.public and spec.ports:
-            net.Ingress(spec.name, metadata=self._meta(spec, name=PART_OF, annotations=k8s_web.ingress_annotations(
-                self.settings)), spec=k8s_web.ingress_spec(self.settings, spec.name, spec.ports[0].container), opts=opts)
+            annotations = k8s_web.ingress_annotations(self.settings)
+            net.Ingress(spec.name, metadata=self._meta(spec, name=PART_OF, annotations=annotations),
+                        spec=k8s_web.ingress_spec(self.settings, spec.name, spec.ports[0].container), opts=opts)
         if spec.autoscale:
             autoscaling.HorizontalPodAutoscaler(spec.name, metadata=self._meta(spec, name=spec.name),
                                                 spec=k8s_web.autoscaler_spec(spec, object_name(deployment)), opts=opts)

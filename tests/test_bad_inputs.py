@@ -156,8 +156,8 @@ def test_a_secret_value_never_appears_in_a_message(key: str) -> None:
 # --- valid edge inputs that must keep working ---------------------------------------------------
 
 def test_valid_edges_are_accepted_and_normalized() -> None:
-    s = parse({**K8S, "publicUrl": "HTTPS://Labels.Example.COM:443/", "image": "registry.example.com:5000/ls"},
-              stack="prod", base_dir=ROOT)
+    s = parse({**K8S, "publicUrl": "HTTPS://Labels.Example.COM:443/", "image": "registry.example.com:5000/ls",
+               "ingressTlsSecret": "labels-tls"}, stack="prod", base_dir=ROOT)
     assert s.public_url == "https://labels.example.com"  # what browsers send as Origin (CSRF, CORS)
     assert s.image_ref == "registry.example.com:5000/ls:1.23.2"
     s = parse({**K8S, "publicUrl": "http://[2001:db8::1]:8443/labels/"}, stack="prod", base_dir=ROOT)

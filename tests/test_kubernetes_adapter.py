@@ -94,7 +94,7 @@ def specs(db_password: pulumi.Output[str]) -> dict[str, ServiceSpec]:
         "postgres": ServiceSpec(
             name="postgres", image="postgres:16.4-bookworm", env={"POSTGRES_USER": "labelstudio"},
             secret_env={"POSTGRES_PASSWORD": db_password}, ports=(Port(5432),),
-            volumes=(Volume("data", "/var/lib/postgresql/data"),), tmpfs=("/tmp", "/var/run/postgresql"),
+            volumes=(Volume("data", "/var/lib/postgresql/data", "20Gi"),), tmpfs=("/tmp", "/var/run/postgresql"),
             health=CommandCheck(("pg_isready", "-U", "labelstudio")), user="999:999", read_only=True,
             tier="data", resources=Resources(cpu="500m", memory="1Gi")),
         "migrate": replace(web, name="migrate", args=("label-studio-migrate",), run_to_completion=True),
@@ -104,7 +104,7 @@ def specs(db_password: pulumi.Output[str]) -> dict[str, ServiceSpec]:
                              ports=(Port(8085, published=8080),), health=HttpCheck("/nginx_health", 8085)),
         "minio": ServiceSpec(name="minio", image="minio/minio:RELEASE.2024-10-13T13-34-11Z",
                              aliases=("minio.localhost",), ports=(Port(9000, published=9000),),
-                             volumes=(Volume("data", "/data"),), ssrf_target=True),
+                             volumes=(Volume("data", "/data", "50Gi"),), ssrf_target=True),
         "ml-backend": ServiceSpec(name="ml-backend", image="example/ml-backend:1.0.0", ports=(Port(9090),),
                                   secret_env={"LABEL_STUDIO_API_KEY": pulumi.Output.secret(API_KEY)},
                                   health=HttpCheck("/health", 9090), replicas=2, gpu=1, ssrf_target=True),
@@ -120,10 +120,11 @@ def deploy(mocks: RecordingMocks) -> KubernetesPlatform:
         k8s = platform["k8s"] = KubernetesPlatform(parse({"platform": "kubernetes", "mediaMode": "s3", "mediaCredentials": "iam"}, stack="test"), parent)
         s = specs(pulumi.Output.secret(DB_PASSWORD))
         database = k8s.run(s["postgres"], parent)
+        minio = k8s.run(s["minio"], parent)  # before the app, as the stack does: the app gets its host alias
         migration = k8s.run(s["migrate"], parent, depends_on=[database])
         app = k8s.run(s["app"], parent, depends_on=[migration], gate=k8s.succeeded(migration))
-        others = [k8s.run(s[n], parent) for n in ("nginx", "minio", "ml-backend")]
-        return pulumi.Output.all(*(r.urn for r in (database, migration, app, *others)))
+        others = [k8s.run(s[n], parent) for n in ("nginx", "ml-backend")]
+        return pulumi.Output.all(*(r.urn for r in (database, minio, migration, app, *others)))
 
     pulumi.runtime.test(program)()
     return platform["k8s"]
@@ -181,9 +182,9 @@ def manifest(r: Recorded) -> dict[str, Any]:
 
 def test_workload_kind_follows_the_spec(mocks: RecordingMocks) -> None:
     deploy(mocks)
-    assert set(mocks.of("StatefulSet")) == {"postgres"}  # data tier with volumes
+    assert set(mocks.of("StatefulSet")) == {"postgres", "minio"}  # volumes with a size: data to keep
     assert set(mocks.of("Job")) == {"migrate"}  # run to completion
-    assert set(mocks.of("Deployment")) == {"app", "nginx", "minio", "ml-backend"}
+    assert set(mocks.of("Deployment")) == {"app", "nginx", "ml-backend"}
 
 
 def test_data_volumes_are_claims_and_app_volumes_are_pod_scratch(mocks: RecordingMocks) -> None:
@@ -191,9 +192,10 @@ def test_data_volumes_are_claims_and_app_volumes_are_pod_scratch(mocks: Recordin
     postgres = mocks.one("StatefulSet", "postgres")["spec"]
     claim = postgres["volumeClaimTemplates"][0]
     assert claim["metadata"]["name"] == "data"
-    assert claim["spec"]["resources"]["requests"]["storage"] == "10Gi"
+    assert claim["spec"]["resources"]["requests"]["storage"] == "20Gi"
     assert postgres["persistentVolumeClaimRetentionPolicy"] == {"whenDeleted": "Retain", "whenScaled": "Retain"}
-    assert postgres["serviceName"] == "postgres"
+    assert postgres["serviceName"] == "postgres-pods"
+    assert mocks.one("Service", "postgres-pods")["spec"]["clusterIP"] == "None"  # headless
     assert "data" not in {v["name"] for v in postgres["template"]["spec"]["volumes"]}
     app_volumes = {v["name"]: v for v in pod_specs(mocks)["app"]["volumes"]}
     assert app_volumes["data"] == {"name": "data", "emptyDir": {}}
@@ -205,8 +207,8 @@ def test_job_is_auto_named_and_gates_the_app(mocks: RecordingMocks) -> None:
     assert "name" not in job.inputs["metadata"]  # a new pod template makes a new Job
     assert job.inputs["spec"]["template"]["spec"]["restartPolicy"] == "Never"
     app = mocks.one("Deployment", "app")
-    assert app["metadata"]["annotations"] == {"labelstudio/after": job.state["metadata"]["name"]}
-    assert "annotations" not in mocks.one("Deployment", "nginx")["metadata"]
+    assert app["metadata"]["annotations"]["labelstudio/after"] == job.state["metadata"]["name"]
+    assert "labelstudio/after" not in mocks.one("Deployment", "nginx")["metadata"]["annotations"]
 
 
 def test_a_step_that_did_not_complete_fails_the_gate() -> None:
@@ -276,7 +278,7 @@ def test_every_pod_is_restricted(mocks: RecordingMocks) -> None:
         container = pod["containers"][0]
         assert container["securityContext"] == {
             "allowPrivilegeEscalation": False, "privileged": False, "capabilities": {"drop": ["ALL"]},
-            "readOnlyRootFilesystem": name == "postgres"}, name  # read-only as each spec says
+            "readOnlyRootFilesystem": True}, name  # always; writable paths are emptyDirs
         tmp = {m["mountPath"] for m in container["volumeMounts"] if m["name"].startswith("tmpfs-")}
         assert "/tmp" in tmp
     postgres_tmpfs = {m["mountPath"] for m in pod_specs(mocks)["postgres"]["containers"][0]["volumeMounts"]}
@@ -321,14 +323,19 @@ def test_root_and_non_numeric_users_are_refused() -> None:
 def test_services_are_named_like_the_docker_aliases(mocks: RecordingMocks) -> None:
     platform = deploy(mocks)
     services = mocks.of("Service")
-    assert set(services) == {"postgres", "app", "nginx", "minio", "ml-backend"}  # no Job, no dotted alias
+    # no Job, no dotted alias; StatefulSets also get their headless governing Service
+    assert set(services) == {"postgres", "postgres-pods", "app", "nginx", "minio", "minio-pods", "ml-backend"}
     for name, r in services.items():
         assert r.inputs["metadata"]["name"] == name
         assert r.inputs["spec"]["type"] == "ClusterIP"
     # published ports are Docker-only
     assert services["nginx"].inputs["spec"]["ports"] == [
         {"name": "tcp-8085", "port": 8085, "targetPort": 8085, "protocol": "TCP"}]
-    assert platform.ssrf_address("minio") == f"minio.{NAMESPACE}.svc"
+    # SSRF targets: a fixed ClusterIP low in the Service CIDR; the dotted alias is a host alias
+    assert platform.ssrf_address("minio") == "10.96.0.10" == services["minio"].inputs["spec"]["clusterIP"]
+    assert services["ml-backend"].inputs["spec"]["clusterIP"] == "10.96.0.11"
+    assert "clusterIP" not in services["app"].inputs["spec"]
+    assert pod_specs(mocks)["app"]["hostAliases"] == [{"ip": "10.96.0.10", "hostnames": ["minio.localhost"]}]
 
 
 def test_namespace_enforces_restricted_and_everything_is_labelled(mocks: RecordingMocks) -> None:
@@ -357,7 +364,8 @@ def test_manifests_validate_strictly(mocks: RecordingMocks, version: str) -> Non
             kinds.add(doc["kind"])
             # schemas bundled in the package (no network); raises naming the bad field
             assert kubernetes_validate.validate(doc, version, strict=True) == version
-    assert kinds == {"Namespace", "ServiceAccount", "Secret", "Service", "Deployment", "StatefulSet", "Job"}
+    assert kinds == {"Namespace", "ServiceAccount", "Secret", "Service", "Deployment", "StatefulSet", "Job",
+                     "NetworkPolicy"}
 
 
 def test_strict_validation_catches_a_misspelt_field(mocks: RecordingMocks) -> None:

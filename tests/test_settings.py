@@ -48,7 +48,8 @@ def test_engine_strings_are_typed() -> None:
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_repo_stacks_parse(stack: str) -> None:
-    s = parse_raw(repo_stack(stack), stack=stack)
+    secret = frozenset(k.split(":", 1)[1] for k in stack_config(stack)[1])
+    s = parse_raw(repo_stack(stack), secret, stack=stack)
     assert s.stack == stack
     assert s.seed_projects, "each repo stack seeds at least one project"
 
@@ -107,7 +108,8 @@ BAD: list[tuple[dict[str, Any], frozenset[str], str]] = [
     ({"kubernetesNamespace": "Label_Studio"}, frozenset(), "labelstudio:kubernetesNamespace: 'Label_Studio' is not a DNS label"),
     ({"seedProjects": ["seed/projects/missing.yaml"]}, frozenset(), "seed/projects/missing.yaml: cannot be read"),
     ({"platfrom": "docker"}, frozenset(), "labelstudio:platfrom: unknown key; fix: remove it"),
-    ({"platform": "kubernetes", "mediaMode": "minio"}, frozenset(), "embedded MinIO is not available on Kubernetes yet"),
+    ({"platform": "kubernetes", "publicUrl": "https://labels.example.com"}, frozenset(),
+     "labelstudio:ingressTlsSecret: publicUrl is https, so the ingress needs a TLS Secret"),
 ]
 
 
