@@ -1,0 +1,272 @@
+"""The prod stack on Kubernetes, as the API server would receive it (the plan's manifests):
+HA, probes, limits, ordering, GPU scheduling, Pod Security "restricted", no secret literal, strict
+schemas for Kubernetes 1.29-1.34 and checkov with zero failed checks; plus embedded variants."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import pytest
+
+from components import ssrf
+from components.k8s_checkov import SKIPS
+from tests.k8s_plans import FULL_EMBEDDED, ROOT, Manifests, prod, variant_plan
+from tools import manifests
+from tools.plan import SECRET_SIG, SIG_KEY, _unwrap
+
+CHECKOV = ROOT / ".venvs" / "checkov" / "bin" / "checkov"
+K8S_VERSIONS = ("1.29", "1.30", "1.31", "1.32", "1.33", "1.34")
+WEB = ("app", "nginx")
+
+
+# --- HA web tier -----------------------------------------------------------------------------------
+
+def test_web_tier_is_highly_available() -> None:
+    m = prod()
+    for name in WEB:
+        deployment = m.one("Deployment", name)["spec"]
+        assert "replicas" not in deployment  # the autoscaler owns the count
+        hpa = m.one("HorizontalPodAutoscaler", name)["spec"]
+        assert (hpa["minReplicas"], hpa["maxReplicas"]) == (2, 6)
+        assert hpa["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": name}
+        assert hpa["metrics"][0]["resource"] == {"name": "cpu", "target": {"type": "Utilization",
+                                                                            "averageUtilization": 70}}
+        pdb = m.one("PodDisruptionBudget", name)["spec"]
+        assert pdb == {"minAvailable": 1, "selector": deployment["selector"]}
+        assert deployment["strategy"] == {"type": "RollingUpdate",
+                                          "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
+        # no claim a rolling update could deadlock on: every volume is an emptyDir or a Secret
+        assert all("emptyDir" in v or "secret" in v for v in m.pods()[name]["volumes"])
+        spread = m.pods()[name]["topologySpreadConstraints"]
+        assert {c["topologyKey"] for c in spread} == {"kubernetes.io/hostname", "topology.kubernetes.io/zone"}
+        assert all(c["labelSelector"] == deployment["selector"] for c in spread)
+
+
+def test_ingress_serves_the_public_host_with_tls_and_a_body_limit_for_imports() -> None:
+    ingress = prod().one("Ingress", "label-studio")
+    spec = ingress["spec"]
+    assert spec["ingressClassName"] == "nginx"
+    assert spec["tls"] == [{"hosts": ["labels.example.com"], "secretName": "labels-example-com-tls"}]
+    rule = spec["rules"][0]
+    assert rule["host"] == "labels.example.com"
+    assert rule["http"]["paths"][0]["backend"] == {"service": {"name": "nginx", "port": {"number": 8085}}}
+    annotations = ingress["metadata"]["annotations"]
+    assert annotations["nginx.ingress.kubernetes.io/proxy-body-size"] == "500m"
+    assert annotations["cert-manager.io/cluster-issuer"] == "letsencrypt-prod"
+    env = prod().env("app")
+    assert env["LABEL_STUDIO_HOST"]["value"] == env["CSRF_TRUSTED_ORIGINS"]["value"] == "https://labels.example.com"
+
+
+def test_probes_graceful_shutdown_and_limits() -> None:
+    m = prod()
+    for name, container in ((n, m.container(n)) for n in m.workloads()):
+        limits, requests = container["resources"]["limits"], container["resources"]["requests"]
+        assert {"cpu", "memory"} <= set(limits) and requests["cpu"] == limits["cpu"], name
+        if name == "migrate":
+            assert not {"readinessProbe", "livenessProbe", "startupProbe"} & set(container)
+            continue
+        for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
+            assert container[probe]["httpGet"]["port"] == container["ports"][0]["containerPort"], (name, probe)
+        assert container["startupProbe"]["failureThreshold"] * container["startupProbe"]["periodSeconds"] >= 300
+    for name in WEB:
+        assert m.container(name)["lifecycle"]["preStop"]["exec"]["command"] == ["sleep", "10"]
+        assert m.pods()[name]["terminationGracePeriodSeconds"] == 40
+    assert m.container("app")["resources"]["limits"] == {"cpu": "1000m", "memory": "2Gi"}
+
+
+def test_the_migration_job_runs_before_the_app() -> None:
+    m = prod()
+    job, app = m.plan.named("migrate", "kubernetes:batch/v1:Job"), m.plan.named("app", "kubernetes:apps/v1:Deployment")
+    assert job.urn in app.dependencies
+    assert "name" not in job.inputs()["metadata"]  # auto-named: a new image makes a new Job
+    job_name = m.one("Job", "migrate-")["metadata"]["name"]
+    assert m.one("Deployment", "app")["metadata"]["annotations"]["labelstudio/after"] == job_name
+    assert m.env("app")["SKIP_DB_MIGRATIONS"]["value"] == "true"
+    assert m.container("migrate")["args"] == ["label-studio-migrate"]
+
+
+def test_the_ml_backend_is_scheduled_on_a_gpu_node() -> None:
+    m = prod()
+    pod, container = m.pods()["ml-backend"], m.container("ml-backend")
+    assert container["resources"]["limits"] == {"cpu": "2000m", "memory": "8Gi", "nvidia.com/gpu": "1"}
+    assert "nvidia.com/gpu" not in container["resources"]["requests"]
+    assert pod["nodeSelector"] == {"nvidia.com/gpu.present": "true"}
+    assert pod["tolerations"] == [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
+    assert m.one("Deployment", "ml-backend")["spec"]["strategy"] == {"type": "Recreate"}  # no spare GPU to surge
+    env = m.env("ml-backend")
+    assert env["LABEL_STUDIO_URL"]["value"] == "http://app:8000"  # in-cluster
+    assert env["LABEL_STUDIO_API_KEY"]["valueFrom"]["secretKeyRef"]["key"] == "LABEL_STUDIO_API_KEY"
+    # Label Studio may call exactly the backend's fixed ClusterIP, nothing else in the cluster
+    service = m.one("Service", "ml-backend")["spec"]
+    assert service["clusterIP"] == "10.100.0.11"
+    banned = m.env("app")["USER_ADDITIONAL_BANNED_SUBNETS"]["value"].split(",")
+    opened = [str(ip) for ip in ipaddress.ip_network("10.100.0.0/24") if not ssrf.is_banned(str(ip), banned)]
+    assert opened == ["10.100.0.11"]
+
+
+def test_external_postgres_verifies_the_server_with_the_mounted_ca() -> None:
+    m = prod()
+    assert "StatefulSet" not in {d["kind"] for d in m.docs}  # nothing embedded in prod
+    env = m.env("app")
+    assert env["POSTGRE_SSL_MODE"]["value"] == "verify-full"
+    assert env["POSTGRE_HOST"]["value"].endswith(".rds.amazonaws.com")
+    ca_path = env["POSTGRE_SSLROOTCERT"]["value"]
+    mount = next(v for v in m.container("app")["volumeMounts"] if v["mountPath"] == ca_path)
+    volume = next(v for v in m.pods()["app"]["volumes"] if v["name"] == mount["name"])
+    assert volume["secret"]["defaultMode"] == 0o400 and mount["readOnly"] is True
+    assert m.one("Secret", volume["secret"]["secretName"])["stringData"] == {"postgres-ca.crt": "[secret]"}
+
+
+def test_the_app_uses_its_cloud_identity_for_s3() -> None:
+    accounts = prod().of("ServiceAccount")
+    assert accounts["app"]["metadata"]["annotations"] == {
+        "eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/label-studio-media"}
+    assert all("annotations" not in a["metadata"] for n, a in accounts.items() if n != "app")
+    env = prod().env("app")
+    assert "STORAGE_AWS_ACCESS_KEY_ID" not in env and env["STORAGE_TYPE"]["value"] == "s3"
+
+
+# --- pod security ------------------------------------------------------------------------------------
+
+def test_every_pod_template_meets_pod_security_restricted() -> None:
+    m = prod()
+    namespace = m.one("Namespace", "label-studio")["metadata"]["labels"]
+    assert namespace["pod-security.kubernetes.io/enforce"] == "restricted"
+    for name, pod in m.pods().items():
+        ctx = pod["securityContext"]
+        assert ctx["runAsNonRoot"] is True and ctx["runAsUser"] > 0, name
+        assert (ctx["runAsUser"], ctx["runAsGroup"], ctx["fsGroup"]) == (1001, 0, 0), name  # LS images
+        assert ctx["seccompProfile"] == {"type": "RuntimeDefault"}, name
+        assert pod["automountServiceAccountToken"] is False and pod["serviceAccountName"] == name, name
+        assert not {"hostNetwork", "hostPID", "hostIPC"} & set(pod), name
+        assert all("hostPath" not in v for v in pod["volumes"]), name
+        for container in pod["containers"] + pod.get("initContainers", []):
+            sc = container["securityContext"]
+            assert sc["allowPrivilegeEscalation"] is False and sc["privileged"] is False, name
+            assert sc["capabilities"] == {"drop": ["ALL"]}, name
+            assert sc["readOnlyRootFilesystem"] is True, name
+            assert "ports" not in container or all("hostPort" not in p for p in container["ports"]), name
+            writable = {v["mountPath"] for v in container["volumeMounts"] if not v.get("readOnly")}
+            assert "/tmp" in writable, name
+    for account in m.of("ServiceAccount").values():
+        assert account["automountServiceAccountToken"] is False
+
+
+def test_no_secret_literal_in_any_manifest_file() -> None:
+    m = prod()
+    secrets: set[str] = set()
+
+    def collect(value: Any) -> None:
+        if isinstance(value, dict):
+            if value.get(SIG_KEY) == SECRET_SIG:
+                revealed = _unwrap(value.get("value"), True)
+                secrets.update(_strings(revealed))
+                return
+            for v in value.values():
+                collect(v)
+        elif isinstance(value, list):
+            for v in value:
+                collect(v)
+
+    for r in m.plan.resources:
+        collect(r.wire_inputs)
+    for r in m.plan.of_type("random:index/randomPassword:RandomPassword"):
+        secrets.add(r.outputs["result"])
+    text = json.dumps(m.docs)
+    assert secrets and not [s for s in secrets if len(s) >= 8 and s in text]
+    for doc in m.docs:  # env values and annotations never hold a reference to a secret's content
+        if doc["kind"] == "Secret":
+            assert set(doc["stringData"].values()) == {"[secret]"}
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v)
+
+
+# --- schemas and checkov -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("version", K8S_VERSIONS)
+def test_prod_manifests_validate_strictly(version: str) -> None:
+    kinds = set()
+    for doc in prod().docs:
+        kinds.add(doc["kind"])
+        assert kubernetes_validate.validate(doc, version, strict=True) == version
+    assert {"Deployment", "Job", "Service", "Ingress", "HorizontalPodAutoscaler", "PodDisruptionBudget",
+            "NetworkPolicy", "Secret", "ServiceAccount", "Namespace"} <= kinds
+
+
+@pytest.fixture(scope="session")
+def checkov_report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """checkov once per session on the prod manifests (as `make plan STACK=prod` writes them)."""
+    out = tmp_path_factory.mktemp("prod-manifests")
+    assert manifests.write(prod().plan, out / "prod") > 20
+    result = subprocess.run([str(CHECKOV), "-d", str(out / "prod"), "--framework", "kubernetes", "--compact", "--skip-download", "-o", "json"], capture_output=True, text=True,
+                            timeout=300, env={"PATH": "/usr/bin:/bin", "HOME": str(out)})
+    assert result.stdout.strip(), result.stderr[-2000:]
+    report: dict[str, Any] = json.loads(result.stdout)
+    return report
+
+
+def test_checkov_finds_nothing_but_the_documented_skips(checkov_report: dict[str, Any]) -> None:
+    summary = checkov_report["summary"]
+    failed = [(c["check_id"], c["resource"]) for c in checkov_report["results"]["failed_checks"]]
+    assert failed == [] and summary["failed"] == 0
+    assert summary["passed"] > 300 and summary["parsing_errors"] == 0
+    skipped = {c["check_id"] for c in checkov_report["results"]["skipped_checks"]}
+    assert skipped == set(SKIPS)
+    readme = (ROOT / "README.md").read_text()
+    for check in SKIPS:
+        assert f"`{check}`" in readme, f"README lists no reason for skipping {check}"
+
+
+def test_checkov_really_checks(tmp_path: Path) -> None:
+    """A privileged container is refused: the run above would notice a regression."""
+    doc = prod().one("Deployment", "nginx")
+    doc = json.loads(json.dumps(doc))
+    doc["metadata"].pop("annotations", None)
+    doc["spec"]["template"]["spec"]["containers"][0]["securityContext"]["privileged"] = True
+    (tmp_path / "bad.yaml").write_text(json.dumps(doc))
+    result = subprocess.run([str(CHECKOV), "-f", str(tmp_path / "bad.yaml"), "--framework", "kubernetes", "--quiet",
+                             "--compact", "--skip-download", "-o", "json"], capture_output=True, text=True,
+                            timeout=300, env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+    failed = {c["check_id"] for c in json.loads(result.stdout)["results"]["failed_checks"]}
+    assert "CKV_K8S_16" in failed  # privileged container
+
+
+# --- embedded variant --------------------------------------------------------------------------------
+
+def test_embedded_services_are_statefulsets_with_claims(tmp_path: Path) -> None:
+    m = Manifests(variant_plan("embedded", FULL_EMBEDDED, tmp_path))
+    sets = m.of("StatefulSet")
+    assert set(sets) == {"postgres", "redis", "minio"}
+    for name, size in (("postgres", "20Gi"), ("redis", "2Gi"), ("minio", "50Gi")):
+        spec = sets[name]["spec"]
+        claim = spec["volumeClaimTemplates"][0]["spec"]
+        assert claim["storageClassName"] == "fast-ssd" and claim["resources"]["requests"]["storage"] == size
+        assert claim["accessModes"] == ["ReadWriteOnce"]
+        assert m.one("Service", spec["serviceName"])["spec"]["clusterIP"] == "None"  # headless
+    assert m.pods()["postgres"]["securityContext"]["runAsUser"] == 999
+    # MinIO: a fixed ClusterIP the app resolves its media host to, opened in the SSRF list
+    assert m.one("Service", "minio")["spec"]["clusterIP"] == "10.43.0.10"
+    assert m.pods()["app"]["hostAliases"] == [{"ip": "10.43.0.10", "hostnames": ["minio.localhost"]}]
+    env = m.env("app")
+    assert env["STORAGE_AWS_ENDPOINT_URL"]["value"] == "http://minio.localhost:9000"
+    assert env["REDIS_LOCATION"]["value"] == "redis://redis:6379/1"
+    banned = env["USER_ADDITIONAL_BANNED_SUBNETS"]["value"].split(",")
+    opened = [str(ip) for ip in ipaddress.ip_network("10.43.0.0/24") if not ssrf.is_banned(str(ip), banned)]
+    assert opened == ["10.43.0.10", "10.43.0.11"]  # MinIO and the ML backend
+    assert "hpa" not in json.dumps([d["kind"] for d in m.docs]).lower()  # webMaxReplicas 0: no autoscaler
+    assert "PodDisruptionBudget" not in {d["kind"] for d in m.docs}  # one replica: a budget would block drains
