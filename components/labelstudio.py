@@ -62,11 +62,12 @@ class LabelStudio(pulumi.ComponentResource):
         self.ml_backend = (MLBackend("ml-backend", settings, platform, self.admin_token, child)
                            if settings.ml_backend.enabled else None)
 
-        # Seeding talks to the public URL from where `pulumi up` runs, after nginx is healthy.
+        # Seeding talks to Label Studio from where `pulumi up` runs (publicUrl unless seedApiUrl
+        # is set), after nginx is healthy.
         self.projects = [
             Project(
                 f"project-{resource_slug(p.source)}",
-                api_url=settings.public_url,
+                api_url=settings.seed_api_url,
                 api_token=self.admin_token,
                 title=p.title,
                 label_config=p.label_config,

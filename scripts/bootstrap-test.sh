@@ -4,6 +4,7 @@
 #   - .venv                : the project's dev requirements
 #   - .venvs/label-studio  : Label Studio at the stack's `labelstudio:version`, in its own venv
 #                            (its protobuf clashes with pulumi's)
+#   - .venvs/checkov       : checkov (requirements-checkov.txt), in its own venv (its pins clash with ours)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -95,4 +96,13 @@ if pins_installed .venvs/label-studio/bin/python "label-studio==$ls_version"; th
 else
     say "installing label-studio==$ls_version into .venvs/label-studio"
     quietly .venvs/label-studio/bin/python -m pip install -q --disable-pip-version-check "label-studio==$ls_version"
+fi
+
+# --- checkov venv ---------------------------------------------------------------------------------
+[[ -x .venvs/checkov/bin/python ]] || { mkdir -p .venvs && quietly python3 -m venv .venvs/checkov; }
+if pins_installed .venvs/checkov/bin/python requirements-checkov.txt; then
+    say "checkov up to date"
+else
+    say "installing requirements-checkov.txt into .venvs/checkov"
+    quietly .venvs/checkov/bin/python -m pip install -q --disable-pip-version-check -r requirements-checkov.txt
 fi
