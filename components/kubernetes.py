@@ -187,13 +187,14 @@ class KubernetesPlatform:
             spec.name,
             metadata=self._meta(spec, name=spec.name, annotations=annotations),
             spec=apps.DeploymentSpecArgs(
-                # With an autoscaler the HPA owns the replica count (a fixed one would fight it).
-                replicas=None if spec.autoscale else spec.replicas,
+                replicas=spec.replicas,
                 selector=selector,
                 template=template,
                 strategy=k8s_web.strategy(spec),
             ),
-            opts=workload_opts,
+            # With an autoscaler the HPA owns the count after the first deploy: don't fight it.
+            opts=self._opts(parent, depends_on=list(depends_on),
+                            ignore_changes=["spec.replicas"] if spec.autoscale else None),
         )
         self._serving(spec, deployment, selector_labels, opts)
         return deployment

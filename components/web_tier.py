@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypedDict
 
 import pulumi
 import pulumi_random as random
@@ -17,7 +18,7 @@ APP_PORT = 8000  # label-studio-uwsgi
 NGINX_PORT = 8085  # the image's nginx mode
 DRAIN_SECONDS = 10  # on stop, serve while the Service and the ingress drop the pod
 # Where the image writes besides its data dir: /tmp and $OPT_DIR (the entrypoint's generated
-# config, e.g. nginx.conf), so the root filesystem can be read-only.
+# config, e.g. nginx.conf), so the root filesystem can be read-only (Kubernetes makes it so).
 WRITABLE = ("/tmp", "/opt/heartex/instance-data/etc")  # noqa: S108 - in-container paths
 
 
@@ -49,17 +50,25 @@ def app_calls(settings: Settings) -> tuple[tuple[str, ...], tuple[int, ...]]:
     return tuple(calls), tuple(dict.fromkeys(external))
 
 
-def web_scaling(settings: Settings) -> dict[str, object]:
-    """Replicas, autoscaler and disruption budget of the app and nginx (Kubernetes settings)."""
-    k8s = settings.kubernetes
-    return {
-        "replicas": k8s.web_replicas if settings.platform == "kubernetes" else 1,
-        "autoscale": Autoscale(k8s.web_max_replicas, k8s.web_cpu_target) if k8s.web_max_replicas else None,
-        "min_available": k8s.web_pdb_min_available,
-        "drain_seconds": DRAIN_SECONDS,
-        "read_only": True,
-        "tmpfs": WRITABLE,
-    }
+class Serving(TypedDict):
+    """How the app and nginx serve: replicas, autoscaler, disruption budget, drain, writable paths."""
+
+    replicas: int
+    autoscale: Autoscale | None
+    min_available: int
+    drain_seconds: int
+    tmpfs: tuple[str, ...]
+
+
+def serving(settings: Settings) -> Serving:
+    k8s = settings.kubernetes  # defaults on Docker, which runs one container of each
+    return Serving(
+        replicas=k8s.web_replicas,
+        autoscale=Autoscale(k8s.web_max_replicas, k8s.web_cpu_target) if k8s.web_max_replicas else None,
+        min_available=k8s.web_pdb_min_available,
+        drain_seconds=DRAIN_SECONDS,
+        tmpfs=WRITABLE,
+    )
 
 
 class WebTier(pulumi.ComponentResource):
@@ -76,14 +85,14 @@ class WebTier(pulumi.ComponentResource):
         calls, external = app_calls(settings)
         db_calls = tuple(c for c in calls if c == "postgres")
         db_external = (settings.postgres.port,) if settings.postgres.mode == "external" else ()
-        scaling = web_scaling(settings)
+        scaling = serving(settings)
         files = tuple(File(path, content) for path, content in ls_env.cert_files(settings).items())
         image = settings.image_ref
         self.migration = platform.run(ServiceSpec(
             name="migrate", image=image, args=("label-studio-migrate",),
             env=ls_env.env(settings, endpoints, "migrate"), secret_env=env, files=files,
             user=LABEL_STUDIO_USER, also_data=True, run_to_completion=True,
-            read_only=True, tmpfs=WRITABLE, calls=db_calls, external_ports=db_external,
+            tmpfs=WRITABLE, calls=db_calls, external_ports=db_external,
         ), self, depends_on=after)
         # The app is created only once the migration step exited 0.
         self.app = platform.run(ServiceSpec(
@@ -94,7 +103,7 @@ class WebTier(pulumi.ComponentResource):
             health=HttpCheck("/health", APP_PORT),
             user=LABEL_STUDIO_USER, also_data=True,
             resources=Resources(cpu=settings.web_cpu, memory=settings.web_memory),
-            calls=calls, external_ports=external, cloud_identity=True, **scaling,  # type: ignore[arg-type]
+            calls=calls, external_ports=external, cloud_identity=True, **scaling,
         ), self, depends_on=[self.migration], gate=platform.succeeded(self.migration))
         self.nginx = platform.run(ServiceSpec(
             name="nginx", image=image, args=("nginx",),
@@ -103,7 +112,7 @@ class WebTier(pulumi.ComponentResource):
             health=HttpCheck("/nginx_health", NGINX_PORT),
             user=LABEL_STUDIO_USER,
             resources=Resources(cpu="250m", memory="256Mi"),
-            calls=("app",), public=True, **scaling,  # type: ignore[arg-type]
+            calls=("app",), public=True, **scaling,
         ), self, depends_on=[self.app])
         self.url = settings.public_url
         self.register_outputs({"url": self.url})

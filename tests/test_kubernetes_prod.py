@@ -31,7 +31,8 @@ def test_web_tier_is_highly_available() -> None:
     m = prod()
     for name in WEB:
         deployment = m.one("Deployment", name)["spec"]
-        assert "replicas" not in deployment  # the autoscaler owns the count
+        assert deployment["replicas"] == 2  # HA from the first deploy; then the autoscaler owns the count:
+        assert m.plan.named(name, "kubernetes:apps/v1:Deployment").ignore_changes == ["spec.replicas"]
         hpa = m.one("HorizontalPodAutoscaler", name)["spec"]
         assert (hpa["minReplicas"], hpa["maxReplicas"]) == (2, 6)
         assert hpa["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": name}
