@@ -7,12 +7,14 @@ from __future__ import annotations
 import ipaddress
 import json
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
 import pytest
+import yaml
 
 from components import ssrf
 from components.k8s_checkov import SKIPS
@@ -271,3 +273,28 @@ def test_embedded_services_are_statefulsets_with_claims(tmp_path: Path) -> None:
     assert opened == ["10.43.0.10", "10.43.0.11"]  # MinIO and the ML backend
     assert "hpa" not in json.dumps([d["kind"] for d in m.docs]).lower()  # webMaxReplicas 0: no autoscaler
     assert "PodDisruptionBudget" not in {d["kind"] for d in m.docs}  # one replica: a budget would block drains
+
+
+def test_embedded_variant_manifests_validate_strictly(tmp_path: Path) -> None:
+    m = Manifests(variant_plan("embedded-schema", FULL_EMBEDDED, tmp_path))
+    for version in (K8S_VERSIONS[0], K8S_VERSIONS[-1]):
+        for doc in m.docs:
+            assert kubernetes_validate.validate(doc, version, strict=True) == version
+
+
+def test_every_object_carries_the_recommended_labels() -> None:
+    for doc in prod().docs:
+        labels = doc["metadata"]["labels"]
+        for key in ("name", "instance", "component", "part-of", "managed-by"):
+            assert f"app.kubernetes.io/{key}" in labels, (doc["kind"], doc["metadata"]["name"], key)
+        assert doc["kind"] == "Namespace" or doc["metadata"]["namespace"] == "label-studio"
+
+
+def test_make_plan_writes_one_yaml_file_per_object() -> None:
+    out = subprocess.run([sys.executable, "-m", "tools.plan", "prod"], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    directory = ROOT / "plan" / "prod"
+    written = {p.name: yaml.safe_load(p.read_text()) for p in directory.glob("*.yaml")}
+    assert written == prod().files  # the same objects, reproducibly named
+    assert f"plan/prod/: {len(written)} Kubernetes manifests" in out.stdout
+    assert not (ROOT / "plan" / "dev").exists() or not any((ROOT / "plan" / "dev").iterdir())

@@ -57,8 +57,9 @@ def test_yes_is_refused_by_settings_like_pulumi_would(tmp_path: Path) -> None:
     assert out.returncode == 1 and "labelstudio:redisEnabled: 'yes' is not true or false" in out.stderr
 
 
-def test_plans_are_reproducible() -> None:
-    first, second = run("dev").to_json(), run("dev").to_json()
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_plans_are_reproducible(stack: str) -> None:
+    first, second = run(stack).to_json(), run(stack).to_json()
     assert first == second
 
 

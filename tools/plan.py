@@ -113,8 +113,10 @@ class PlanMocks(pulumi.runtime.Mocks):
         elif args.typ == "docker:index/container:Container" and args.inputs.get("attach"):
             outputs["exitCode"] = 0
         elif args.typ.startswith("kubernetes:") and not (outputs.get("metadata") or {}).get("name"):
-            # auto-named by pulumi-kubernetes: <logical name>-<random suffix>; a stable one here
-            suffix = hashlib.sha256(json.dumps(args.inputs, sort_keys=True, default=str).encode()).hexdigest()[:8]
+            # auto-named by pulumi-kubernetes: <logical name>-<random suffix>; here a stable one from
+            # the inputs (a Secret's generated values left out, so plans stay reproducible)
+            hashed = {k: v for k, v in args.inputs.items() if k not in ("stringData", "data")}
+            suffix = hashlib.sha256(json.dumps([args.name, hashed], sort_keys=True, default=str).encode()).hexdigest()[:8]
             outputs["metadata"] = {**outputs.get("metadata", {}), "name": f"{args.name}-{suffix}"}
         if args.typ == "kubernetes:batch/v1:Job":  # pulumi-kubernetes awaits completion
             outputs["status"] = {"succeeded": 1, "conditions": [{"type": "Complete", "status": "True"}]}
