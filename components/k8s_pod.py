@@ -19,6 +19,8 @@ from components.spec import CommandCheck, File, HttpCheck, ServiceSpec
 
 DEFAULT_USER = (1001, 0)  # the Label Studio images' user; group 0 as the image expects
 TMPFS_SIZE = "64Mi"  # the same size Docker gives its tmpfs mounts
+# /tmp is on disk, not in memory: Django spools large uploads and imports there.
+TMP, TMP_SIZE = "/tmp", "2Gi"  # noqa: S108 - a mount path, not a host temp file
 FILES_VOLUME = "files"
 _DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 
@@ -70,7 +72,7 @@ def file_keys(files: Sequence[File]) -> list[tuple[File, str]]:
 
 def tmpfs_paths(spec: ServiceSpec) -> list[str]:
     """The container's /tmp plus every tmpfs path of the spec, once each, in order."""
-    return list(dict.fromkeys(("/tmp", *spec.tmpfs)))  # noqa: S108 - a mount path, not a host temp file
+    return list(dict.fromkeys((TMP, *spec.tmpfs)))
 
 
 def env_vars(spec: ServiceSpec, env_secret: pulumi.Input[str] | None) -> list[core.EnvVarArgs]:
@@ -126,8 +128,9 @@ def volumes(spec: ServiceSpec, refs: PodRefs, claims: bool) -> tuple[list[core.V
         mounts.append(core.VolumeMountArgs(name=name, mount_path=v.mount))
     for index, path in enumerate(tmpfs_paths(spec)):
         name = f"tmpfs-{index}"
+        on_disk = path == TMP
         pod.append(core.VolumeArgs(name=name, empty_dir=core.EmptyDirVolumeSourceArgs(
-            medium="Memory", size_limit=TMPFS_SIZE)))
+            medium=None if on_disk else "Memory", size_limit=TMP_SIZE if on_disk else TMPFS_SIZE)))
         mounts.append(core.VolumeMountArgs(name=name, mount_path=path))
     if spec.files:
         if refs.files_secret is None:

@@ -33,7 +33,6 @@ class MLBackend(pulumi.ComponentResource):
             gpu=ml.gpu,
             resources=Resources(cpu=settings.ml_cpu, memory=settings.ml_memory),
             volumes=(Volume("models", "/data"),),  # scratch for model files; root is read-only on Kubernetes
-            tmpfs=("/tmp",),  # noqa: S108 - in-container path
             calls=("app", *media_calls), external_ports=media_external,
             node_selector=settings.kubernetes.ml_node_selector,
             tolerations=settings.kubernetes.ml_tolerations,

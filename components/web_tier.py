@@ -17,9 +17,9 @@ from components.spec import LABEL_STUDIO_USER, Autoscale, File, HttpCheck, Port,
 APP_PORT = 8000  # label-studio-uwsgi
 NGINX_PORT = 8085  # the image's nginx mode
 DRAIN_SECONDS = 10  # on stop, serve while the Service and the ingress drop the pod
-# Where the image writes besides its data dir: /tmp and $OPT_DIR (the entrypoint's generated
+# Where the image writes besides its data dir and /tmp: $OPT_DIR (the entrypoint's generated
 # config, e.g. nginx.conf), so the root filesystem can be read-only (Kubernetes makes it so).
-WRITABLE = ("/tmp", "/opt/heartex/instance-data/etc")  # noqa: S108 - in-container paths
+WRITABLE = ("/opt/heartex/instance-data/etc",)
 
 
 def media_calls_of(settings: Settings) -> tuple[tuple[str, ...], tuple[int, ...]]:

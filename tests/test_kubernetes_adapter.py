@@ -283,6 +283,10 @@ def test_every_pod_is_restricted(mocks: RecordingMocks) -> None:
         assert "/tmp" in tmp
     postgres_tmpfs = {m["mountPath"] for m in pod_specs(mocks)["postgres"]["containers"][0]["volumeMounts"]}
     assert {"/tmp", "/var/run/postgresql"} <= postgres_tmpfs
+    # /tmp on disk (uploads spool there), the other writable paths in memory
+    volumes = {v["name"]: v for v in pod_specs(mocks)["postgres"]["volumes"]}
+    assert volumes["tmpfs-0"]["emptyDir"] == {"sizeLimit": "2Gi"}
+    assert volumes["tmpfs-1"]["emptyDir"] == {"medium": "Memory", "sizeLimit": "64Mi"}
     for r in mocks.of("ServiceAccount").values():
         assert r.inputs["automountServiceAccountToken"] is False
 

@@ -116,7 +116,8 @@ class PlanMocks(pulumi.runtime.Mocks):
             # auto-named by pulumi-kubernetes: <logical name>-<random suffix>; here a stable one from
             # the inputs (a Secret's generated values left out, so plans stay reproducible)
             hashed = {k: v for k, v in args.inputs.items() if k not in ("stringData", "data")}
-            suffix = hashlib.sha256(json.dumps([args.name, hashed], sort_keys=True, default=str).encode()).hexdigest()[:8]
+            digest = hashlib.sha256(json.dumps([args.name, hashed], sort_keys=True, default=str).encode())
+            suffix = digest.hexdigest()[:8]
             outputs["metadata"] = {**outputs.get("metadata", {}), "name": f"{args.name}-{suffix}"}
         if args.typ == "kubernetes:batch/v1:Job":  # pulumi-kubernetes awaits completion
             outputs["status"] = {"succeeded": 1, "conditions": [{"type": "Complete", "status": "True"}]}
