@@ -35,6 +35,9 @@ from components.spec import ServiceSpec
 
 PART_OF = "label-studio"
 AFTER_ANNOTATION = "labelstudio/after"  # holds a workload until the gate resolves
+# SSRF targets' fixed ClusterIPs: the Service CIDR's network address + 12, + 13, ... (+ 1 is the
+# API server and + 10 conventionally the cluster DNS, on kubeadm, EKS and GKE alike).
+FIRST_CLUSTER_IP = 12
 
 Workload = apps.Deployment | apps.StatefulSet | batch.Job
 
@@ -108,7 +111,7 @@ class KubernetesPlatform:
     def ssrf_address(self, name: str) -> str:
         """The fixed ClusterIP of Service `name`, low in the Service CIDR (dynamic ClusterIPs are
         taken from the top first), so the SSRF allow-list opens exactly it."""
-        return ssrf.fixed_address(self.settings.kubernetes.service_cidr, name)
+        return ssrf.fixed_address(self.settings.kubernetes.service_cidr, name, FIRST_CLUSTER_IP)
 
     def succeeded(self, step: pulumi.Resource) -> pulumi.Output[str]:
         """The Job's name once it completed; a dependent workload takes it as an annotation."""

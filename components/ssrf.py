@@ -17,16 +17,17 @@ DEFAULT_BANNED = (
 
 
 # Services Label Studio must call; each gets a fixed address (Docker: in the app subnet;
-# Kubernetes: a fixed ClusterIP in the Service CIDR) so SSRF can open just it.
+# Kubernetes: a fixed ClusterIP in the Service CIDR) so SSRF can open just it. Low addresses:
+# Docker and Kubernetes both hand out dynamic ones from the top of the range first.
 SSRF_SLOTS = ("minio", "ml-backend")
-FIRST_SLOT = 10  # low addresses: Docker and Kubernetes both hand out dynamic ones from the top
+FIRST_SLOT = 10
 
 
-def fixed_address(network: str, name: str) -> str:
-    """The fixed address of SSRF target `name` in `network`: the network address + 10 + its slot."""
+def fixed_address(network: str, name: str, first: int = FIRST_SLOT) -> str:
+    """The fixed address of SSRF target `name` in `network`: the network address + `first` + its slot."""
     if name not in SSRF_SLOTS:
         raise ValueError(f"{name!r} has no fixed address slot; add it to SSRF_SLOTS")
-    return str(ipaddress.ip_network(network).network_address + FIRST_SLOT + SSRF_SLOTS.index(name))
+    return str(ipaddress.ip_network(network).network_address + first + SSRF_SLOTS.index(name))
 
 
 def banned_subnets(allowed: Iterable[str]) -> list[str]:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from components import ssrf
+from components.kubernetes import FIRST_CLUSTER_IP
 from tests.k8s_plans import Manifests, variant_plan
 from tools.plan import MASK, Plan
 
@@ -57,7 +58,7 @@ def test_the_ssrf_list_differs_only_by_each_platforms_fixed_addresses(plans: tup
     d_banned = docker_env(docker, "app")[0]["USER_ADDITIONAL_BANNED_SUBNETS"]
     k_banned = k8s_env(k8s, "app")[0]["USER_ADDITIONAL_BANNED_SUBNETS"]
     docker_targets = [ssrf.fixed_address("172.28.10.0/24", n) for n in ssrf.SSRF_SLOTS]
-    k8s_targets = [ssrf.fixed_address("10.96.0.0/12", n) for n in ssrf.SSRF_SLOTS]
+    k8s_targets = [ssrf.fixed_address("10.96.0.0/12", n, FIRST_CLUSTER_IP) for n in ssrf.SSRF_SLOTS]
     assert d_banned == ",".join(ssrf.banned_subnets(docker_targets))
     assert k_banned == ",".join(ssrf.banned_subnets(k8s_targets))
     assert [k8s.one("Service", n)["spec"]["clusterIP"] for n in ssrf.SSRF_SLOTS] == k8s_targets

@@ -336,10 +336,10 @@ def test_services_are_named_like_the_docker_aliases(mocks: RecordingMocks) -> No
     assert services["nginx"].inputs["spec"]["ports"] == [
         {"name": "tcp-8085", "port": 8085, "targetPort": 8085, "protocol": "TCP"}]
     # SSRF targets: a fixed ClusterIP low in the Service CIDR; the dotted alias is a host alias
-    assert platform.ssrf_address("minio") == "10.96.0.10" == services["minio"].inputs["spec"]["clusterIP"]
-    assert services["ml-backend"].inputs["spec"]["clusterIP"] == "10.96.0.11"
+    assert platform.ssrf_address("minio") == "10.96.0.12" == services["minio"].inputs["spec"]["clusterIP"]
+    assert services["ml-backend"].inputs["spec"]["clusterIP"] == "10.96.0.13"
     assert "clusterIP" not in services["app"].inputs["spec"]
-    assert pod_specs(mocks)["app"]["hostAliases"] == [{"ip": "10.96.0.10", "hostnames": ["minio.localhost"]}]
+    assert pod_specs(mocks)["app"]["hostAliases"] == [{"ip": "10.96.0.12", "hostnames": ["minio.localhost"]}]
 
 
 def test_namespace_enforces_restricted_and_everything_is_labelled(mocks: RecordingMocks) -> None:

@@ -107,10 +107,10 @@ def test_the_ml_backend_is_scheduled_on_a_gpu_node() -> None:
     assert env["LABEL_STUDIO_API_KEY"]["valueFrom"]["secretKeyRef"]["key"] == "LABEL_STUDIO_API_KEY"
     # Label Studio may call exactly the backend's fixed ClusterIP, nothing else in the cluster
     service = m.one("Service", "ml-backend")["spec"]
-    assert service["clusterIP"] == "10.100.0.11"
+    assert service["clusterIP"] == "10.100.0.13"
     banned = m.env("app")["USER_ADDITIONAL_BANNED_SUBNETS"]["value"].split(",")
     opened = [str(ip) for ip in ipaddress.ip_network("10.100.0.0/24") if not ssrf.is_banned(str(ip), banned)]
-    assert opened == ["10.100.0.11"]
+    assert opened == ["10.100.0.13"]
 
 
 def test_external_postgres_verifies_the_server_with_the_mounted_ca() -> None:
@@ -263,14 +263,14 @@ def test_embedded_services_are_statefulsets_with_claims(tmp_path: Path) -> None:
         assert m.one("Service", spec["serviceName"])["spec"]["clusterIP"] == "None"  # headless
     assert m.pods()["postgres"]["securityContext"]["runAsUser"] == 999
     # MinIO: a fixed ClusterIP the app resolves its media host to, opened in the SSRF list
-    assert m.one("Service", "minio")["spec"]["clusterIP"] == "10.43.0.10"
-    assert m.pods()["app"]["hostAliases"] == [{"ip": "10.43.0.10", "hostnames": ["minio.localhost"]}]
+    assert m.one("Service", "minio")["spec"]["clusterIP"] == "10.43.0.12"
+    assert m.pods()["app"]["hostAliases"] == [{"ip": "10.43.0.12", "hostnames": ["minio.localhost"]}]
     env = m.env("app")
     assert env["STORAGE_AWS_ENDPOINT_URL"]["value"] == "http://minio.localhost:9000"
     assert env["REDIS_LOCATION"]["value"] == "redis://redis:6379/1"
     banned = env["USER_ADDITIONAL_BANNED_SUBNETS"]["value"].split(",")
     opened = [str(ip) for ip in ipaddress.ip_network("10.43.0.0/24") if not ssrf.is_banned(str(ip), banned)]
-    assert opened == ["10.43.0.10", "10.43.0.11"]  # MinIO and the ML backend
+    assert opened == ["10.43.0.12", "10.43.0.13"]  # MinIO and the ML backend
     assert "hpa" not in json.dumps([d["kind"] for d in m.docs]).lower()  # webMaxReplicas 0: no autoscaler
     assert "PodDisruptionBudget" not in {d["kind"] for d in m.docs}  # one replica: a budget would block drains
 
