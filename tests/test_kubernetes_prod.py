@@ -212,41 +212,42 @@ def test_prod_manifests_validate_strictly(version: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def checkov_report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """checkov once per session on the prod manifests (as `make plan STACK=prod` writes them)."""
-    out = tmp_path_factory.mktemp("prod-manifests")
+def checkov_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """checkov once per session on the prod manifests (as `make plan STACK=prod` writes them) and,
+    in the same run, on a canary: prod's nginx made privileged, which checkov must refuse.
+    Returns the checks (failed, skipped) as checkov reports them, each with its file."""
+    out = tmp_path_factory.mktemp("checkov")
     assert manifests.write(prod().plan, out / "prod") > 20
-    result = subprocess.run([str(CHECKOV), "-d", str(out / "prod"), "--framework", "kubernetes", "--compact", "--skip-download", "-o", "json"], capture_output=True, text=True,
+    canary = json.loads(json.dumps(prod().one("Deployment", "nginx")))
+    canary["metadata"].pop("annotations", None)
+    canary["spec"]["template"]["spec"]["containers"][0]["securityContext"]["privileged"] = True
+    (out / "canary").mkdir()
+    (out / "canary" / "privileged.yaml").write_text(yaml.safe_dump(canary))
+    result = subprocess.run([str(CHECKOV), "-d", str(out), "--framework", "kubernetes", "--compact",
+                             "--skip-download", "-o", "json"], capture_output=True, text=True,
                             timeout=300, env={"PATH": "/usr/bin:/bin", "HOME": str(out)})
     assert result.stdout.strip(), result.stderr[-2000:]
     report: dict[str, Any] = json.loads(result.stdout)
-    return report
+    assert report["summary"]["parsing_errors"] == 0 and report["summary"]["passed"] > 300
+    return report["results"]["failed_checks"], report["results"].get("skipped_checks", [])
 
 
-def test_checkov_finds_nothing_but_the_documented_skips(checkov_report: dict[str, Any]) -> None:
-    summary = checkov_report["summary"]
-    failed = [(c["check_id"], c["resource"]) for c in checkov_report["results"]["failed_checks"]]
-    assert failed == [] and summary["failed"] == 0
-    assert summary["passed"] > 300 and summary["parsing_errors"] == 0
-    skipped = {c["check_id"] for c in checkov_report["results"]["skipped_checks"]}
-    assert skipped == set(SKIPS)
+def test_checkov_finds_nothing_but_the_documented_skips(
+        checkov_report: tuple[list[dict[str, Any]], list[dict[str, Any]]]) -> None:
+    failed, skipped = checkov_report
+    assert [(c["check_id"], c["file_path"]) for c in failed if "/prod/" in c["file_path"]] == []
+    assert {c["check_id"] for c in skipped if "/prod/" in c["file_path"]} == set(SKIPS)
     readme = (ROOT / "README.md").read_text()
     for check in SKIPS:
         assert f"`{check}`" in readme, f"README lists no reason for skipping {check}"
 
 
-def test_checkov_really_checks(tmp_path: Path) -> None:
-    """A privileged container is refused: the run above would notice a regression."""
-    doc = prod().one("Deployment", "nginx")
-    doc = json.loads(json.dumps(doc))
-    doc["metadata"].pop("annotations", None)
-    doc["spec"]["template"]["spec"]["containers"][0]["securityContext"]["privileged"] = True
-    (tmp_path / "bad.yaml").write_text(json.dumps(doc))
-    result = subprocess.run([str(CHECKOV), "-f", str(tmp_path / "bad.yaml"), "--framework", "kubernetes", "--quiet",
-                             "--compact", "--skip-download", "-o", "json"], capture_output=True, text=True,
-                            timeout=300, env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
-    failed = {c["check_id"] for c in json.loads(result.stdout)["results"]["failed_checks"]}
-    assert "CKV_K8S_16" in failed  # privileged container
+def test_checkov_really_checks(checkov_report: tuple[list[dict[str, Any]], list[dict[str, Any]]]) -> None:
+    """The canary fails: a regression in the prod manifests would be noticed the same way."""
+    failed, _ = checkov_report
+    canary = {c["check_id"] for c in failed if "/canary/" in c["file_path"]}
+    assert "CKV_K8S_16" in canary  # privileged container
+    assert {"CKV_K8S_40", "CKV_K8S_43"} <= canary  # without its skip annotations
 
 
 # --- embedded variant --------------------------------------------------------------------------------
