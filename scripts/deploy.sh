@@ -19,19 +19,25 @@ need pulumi "install the Pulumi CLI (https://www.pulumi.com/docs/install/)"
 need python3 "install Python 3.11 with venv"
 make --no-print-directory venv
 
-platform=$(.venv/bin/python - "$stack" <<'PY'
+# platform, kubeconfig and context, as the settings read them (one per line)
+{ read -r platform; read -r kubeconfig; read -r kube_context; } < <(.venv/bin/python - "$stack" <<'PY'
 import sys
 from components.settings import DEFAULTS
 from tools.plan import stack_config
 config, _ = stack_config(sys.argv[1])
-print(config.get("labelstudio:platform", DEFAULTS["platform"][0]))
+for key in ("platform", "kubeconfig", "kubeContext"):
+    print(config.get(f"labelstudio:{key}", DEFAULTS[key][0]).replace("\n", " "))
 PY
 )
 if [[ "$platform" == docker ]]; then
   need docker "the $stack stack runs on Docker: install Docker Engine and start it"
   docker info >/dev/null 2>&1 || die "Docker is installed but not running (docker info failed)"
 elif command -v kubectl >/dev/null; then
-  kubectl cluster-info >/dev/null 2>&1 || die "no reachable cluster: check your kubeconfig (kubectl cluster-info failed)"
+  kubectl_args=()
+  [[ -n "$kubeconfig" ]] && kubectl_args+=(--kubeconfig "$kubeconfig")
+  [[ -n "$kube_context" ]] && kubectl_args+=(--context "$kube_context")
+  kubectl "${kubectl_args[@]}" cluster-info >/dev/null 2>&1 ||
+    die "no reachable cluster for labelstudio:kubeconfig/kubeContext (kubectl cluster-info failed)"
 else
   echo "note: the $stack stack deploys with your current kubeconfig context (kubectl not found to check it)" >&2
 fi
