@@ -299,3 +299,22 @@ def test_make_plan_writes_one_yaml_file_per_object() -> None:
     assert written == prod().files  # the same objects, reproducibly named
     assert f"plan/prod/: {len(written)} Kubernetes manifests" in out.stdout
     assert not (ROOT / "plan" / "dev").exists() or not any((ROOT / "plan" / "dev").iterdir())
+
+
+def test_client_certificates_are_mounted_from_a_secret(tmp_path: Path) -> None:
+    ca = prod().plan.named("app-files", "kubernetes:core/v1:Secret")  # any PEM certificate will do
+    pem = ca.inputs(reveal=True)["stringData"]["postgres-ca.crt"]
+    m = Manifests(variant_plan("mtls", {
+        "platform": "kubernetes", "publicUrl": "http://labels.test", "mediaMode": "s3", "mediaCredentials": "iam",
+        "postgresMode": "external", "postgresHost": "db.internal", "postgresSslMode": "verify-full",
+        "postgresPassword": {"secure": "v1:AAAA"}, "postgresSslRootCert": pem, "postgresSslCert": pem,
+        "postgresSslKey": {"secure": "v1:BBBB"}}, tmp_path))
+    for name in ("migrate", "app"):
+        env = m.env(name)
+        mounts = {v["mountPath"]: v for v in m.container(name)["volumeMounts"] if v["name"] == "files"}
+        for variable in ("POSTGRE_SSLROOTCERT", "POSTGRE_SSLCERT", "POSTGRE_SSLKEY"):
+            assert mounts[env[variable]["value"]]["readOnly"] is True, (name, variable)
+        files = next(v for v in m.pods()[name]["volumes"] if v["name"] == "files")["secret"]
+        assert files["defaultMode"] == 0o400  # 0440 root:fsGroup with fsGroup: libpq accepts it for the key
+        assert m.one("Secret", files["secretName"])["stringData"] == {
+            "postgres-ca.crt": "[secret]", "postgres-client.crt": "[secret]", "postgres-client.key": "[secret]"}
