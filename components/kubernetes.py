@@ -14,7 +14,6 @@ flows: `components/k8s_network.py`; Ingress/HPA/PDB: `components/k8s_web.py`.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -30,6 +29,7 @@ from pulumi_kubernetes.policy import v1 as policy
 
 from components import k8s_network, k8s_pod, k8s_web, ssrf
 from components.k8s_checkov import skip_annotations
+from components.k8s_objects import StepFailedError, label_value, object_name, require_complete
 from components.settings import Settings
 from components.spec import ServiceSpec
 
@@ -40,34 +40,7 @@ AFTER_ANNOTATION = "labelstudio/after"  # holds a workload until the gate resolv
 FIRST_CLUSTER_IP = 12
 
 Workload = apps.Deployment | apps.StatefulSet | batch.Job
-
-
-class StepFailedError(RuntimeError):
-    pass
-
-
-def require_complete(namespace: str, name: str | None, status: Mapping[str, Any] | None) -> str:
-    """Gate for run-to-completion steps: the Job must have succeeded. pulumi-kubernetes
-    awaits the Job (and fails on a Failed condition); this guards a skipped await too.
-    Apply never runs on unknowns, so during preview of a new Job this is not called.
-    `status` is the Job's status as a mapping (typed outputs are dicts too)."""
-    status = status or {}
-    conditions = status.get("conditions") or []
-    complete = any(c.get("type") == "Complete" and c.get("status") == "True" for c in conditions)
-    if not complete and (status.get("succeeded") or 0) < 1:
-        raise StepFailedError(f"job {name} has not completed; see `kubectl -n {namespace} logs job/{name}`")
-    return str(name)
-
-
-def object_name(resource: core.Namespace | core.ServiceAccount | core.Secret | batch.Job | apps.Deployment
-                ) -> pulumi.Output[str]:
-    """metadata.name as the cluster has it (set by then, auto-named or not)."""
-    return resource.metadata.apply(lambda m: str(m.name))
-
-
-def label_value(text: str) -> str:
-    """`text` as a label value: at most 63 of [A-Za-z0-9_.-], alphanumeric at both ends."""
-    return re.sub(r"[^A-Za-z0-9_.-]", "-", text)[:63].strip("-_.")
+__all__ = ["KubernetesPlatform", "StepFailedError", "Workload", "require_complete"]
 
 
 class KubernetesPlatform:

@@ -13,6 +13,7 @@ from tools.plan import Plan, run
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKLOADS = ("Deployment", "StatefulSet", "Job")
+K8S_VERSIONS = ("1.29", "1.30", "1.31", "1.32", "1.33", "1.34")  # the strict schemas we validate against
 # Everything this stack can deploy on Kubernetes, embedded: Postgres, Enterprise Redis, MinIO, ML backend.
 FULL_EMBEDDED = {
     "platform": "kubernetes", "publicUrl": "http://labels.test.example", "edition": "enterprise",
