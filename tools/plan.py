@@ -52,6 +52,7 @@ class Resource:
     wire_inputs: dict[str, Any]  # the engine's wire form, secrets still marked
     outputs: dict[str, Any] = field(default_factory=dict)
     retain_on_delete: bool = False
+    protect: bool = False
 
     def inputs(self, reveal: bool = False) -> dict[str, Any]:
         """Inputs with secrets masked (default) or revealed (tests that need the values)."""
@@ -152,7 +153,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 urn=response.urn, type=request.type, name=request.name, parent=request.parent,
                 custom=bool(request.custom), dependencies=sorted(request.dependencies),
                 wire_inputs=wire, outputs=dict(self.resources[response.urn].state),
-                retain_on_delete=bool(request.retainOnDelete),
+                retain_on_delete=bool(request.retainOnDelete), protect=bool(request.protect),
             ))
         return response
 
