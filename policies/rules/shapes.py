@@ -91,12 +91,18 @@ def words(*values: Any) -> list[str]:
     return out
 
 
+SERVER_ENV = {"POSTGRES_DB": "postgres", "POSTGRES_USER": "postgres", "PGDATA": "postgres",
+              "MINIO_ROOT_USER": "minio", "MINIO_VOLUMES": "minio"}  # set on the servers, not their clients
+
+
 def docker_data_service(props: Mapping[str, Any]) -> str | None:
     """postgres, redis, minio, ... for a Docker container (its image is an id: use names)."""
+    env = docker_env(props)
+    if "DJANGO_DB" in env:  # Label Studio itself, whatever its env mentions
+        return None
     aliases = [a for n in items(get(props, "networksAdvanced")) for a in items(get(n, "aliases"))]
-    env_names = [e.name for e in docker_env(props).values()]
     tokens = set(words(get(props, "name"), aliases, get(props, "image")))
-    tokens |= {n.split("_", 1)[0].lower() for n in env_names}
+    tokens |= {SERVER_ENV[n] for n in env if n in SERVER_ENV}
     return next((s for s in DATA_SERVICES if s in tokens), None)
 
 
