@@ -7,13 +7,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "policies"))
 from pulumi_policy.proxy import unknown_checking_proxy
 
-from rules.base import View
-from rules.pack import deserialize_keeping_secrets
-from rules.shapes import DOCKER_CONTAINER, DYNAMIC_PREFIX
-from rules.wire import SECRET_SIG, SIG_KEY
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "policies"))  # the pack's import root
+from rules.base import View  # isort: skip
+from rules.pack import deserialize_keeping_secrets  # isort: skip
+from rules.shapes import DOCKER_CONTAINER, DYNAMIC_PREFIX  # isort: skip
+from rules.wire import SECRET_SIG, SIG_KEY  # isort: skip
 
 UNKNOWN_STRING = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 

@@ -138,8 +138,10 @@ def test_main_assembles_every_rule(monkeypatch: pytest.MonkeyPatch) -> None:
         assembled = policies[rule.name]
         kind = pulumi_policy.ResourceValidationPolicy if rule.kind == "resource" else pulumi_policy.StackValidationPolicy
         assert isinstance(assembled, kind)
-        assert assembled.enforcement_level.value == rule.level and assembled.severity.value == rule.severity
+        assert assembled.enforcement_level is not None and assembled.enforcement_level.value == rule.level
+        assert assembled.severity is not None and assembled.severity.value == rule.severity
         assert assembled.remediation_steps == rule.remediation
+        assert assembled.config_schema is not None
         assert set(assembled.config_schema.properties) == set(rule.schema())
     assert sdk_policy.deserialize_properties is deserialize_keeping_secrets
 
@@ -169,7 +171,7 @@ def test_offline_runner_matches_the_sdk_analyzer(stack: str, monkeypatch: pytest
     keep_secret_markers()
     plan = run(stack)
     config = runner.load_config(CONFIG / f"{stack}.json")
-    policies = [runner.to_policy(r) for r in RULES]
+    policies: list[sdk_policy.Policy] = [runner.to_policy(r) for r in RULES]
     servicer = sdk_policy._PolicyAnalyzerServicer(PACK_NAME, "1", policies, pulumi_policy.EnforcementLevel.MANDATORY)
     servicer.Configure(_engine_config(config), None)
     names = {r.urn: r.name for r in plan.resources}

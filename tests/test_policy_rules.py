@@ -76,8 +76,9 @@ def service(type_: str = "ClusterIP", name: str = "postgres", **spec: Any) -> Vi
     return view(K8S["Service"], body, name=name)
 
 
-def ingress(tls: list[Any] | None, hosts: tuple[str, ...] = ("labels.example.com",), **annotations: str) -> View:
-    body: dict[str, Any] = {"metadata": {"name": "web", "namespace": "label-studio", "annotations": annotations},
+def ingress(tls: list[Any] | None, hosts: tuple[str, ...] = ("labels.example.com",),
+            annotations: dict[str, str] | None = None) -> View:
+    body: dict[str, Any] = {"metadata": {"name": "web", "namespace": "label-studio", "annotations": annotations or {}},
                             "spec": {"rules": [{"host": h} for h in hosts]}}
     if tls is not None:
         body["spec"]["tls"] = tls
@@ -204,7 +205,7 @@ CASES = [
     Case("ingress-tls", ingress([{"hosts": ["labels.example.com"]}], hosts=("labels.example.com", "x.example.com")),
          "Ingress host x.example.com is not covered by tls"),
     Case("ingress-tls", ingress([{"hosts": ["labels.example.com"]}],
-                                **{"nginx.ingress.kubernetes.io/ssl-redirect": "false"}),
+                                annotations={"nginx.ingress.kubernetes.io/ssl-redirect": "false"}),
          "ssl-redirect is false"),
     Case("default-deny-network-policy", [k(), netpol()], None),
     Case("default-deny-network-policy", [k()], "namespace label-studio has no default-deny NetworkPolicy for "
