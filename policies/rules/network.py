@@ -33,7 +33,7 @@ def data_services_not_exposed(view: View, _config: Config) -> Iterator[str]:
     if view.type == DOCKER_CONTAINER:
         service = docker_data_service(view.props)
         for port in items(get(view.props, "ports")) if service else []:
-            where = f"{text(get(port, 'ip')) or '0.0.0.0'}:{text(get(port, 'external')) or '?'}"  # noqa: S104
+            where = f"{text(get(port, 'ip')) or '0.0.0.0'}:{text(get(port, 'external')) or '?'}"  # noqa: S104 - Docker's default bind, reported
             yield f"{service} container {text(get(view.props, 'name')) or view.name} publishes port " \
                   f"{text(get(port, 'internal'))} on {where}"
         if service and truthy(get(view.props, "publishAllPorts")):

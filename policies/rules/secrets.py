@@ -77,7 +77,8 @@ def k8s_env_secret_key_ref(view: View, config: Config) -> Iterator[str]:
                 continue
             if var.source == "plain" and _NON_SECRET_VALUE.match(var.value or ""):
                 continue
-            how = {"secret": "a Pulumi secret in `value`", "configMapKeyRef": "a ConfigMap"}.get(var.source, "`value`")
+            how = {"secret": "a Pulumi secret in `value`",  # nosec B105 - a message, not a password
+                   "configMapKeyRef": "a ConfigMap"}.get(var.source, "`value`")
             yield f"container {cname(container)}: {var.name} comes from {how}, not a secretKeyRef"
 
 
