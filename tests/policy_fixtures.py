@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ from pulumi_policy.proxy import unknown_checking_proxy
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "policies"))  # the pack's import root
 from rules.base import View  # isort: skip
 from rules.pack import deserialize_keeping_secrets  # isort: skip
-from rules.shapes import DOCKER_CONTAINER, DYNAMIC_PREFIX  # isort: skip
+from rules.shapes import DOCKER_CONTAINER, DOCKER_IMAGE, DOCKER_NETWORK, DYNAMIC_PREFIX, MEDIA_BUCKET, PROJECT  # isort: skip  # noqa: F401 - re-exported for the cases
 from rules.wire import SECRET_SIG, SIG_KEY  # isort: skip
 
 UNKNOWN_STRING = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
@@ -118,3 +119,88 @@ def ls_k8s(drop: tuple[str, ...] = (), **env: str) -> View:
     entries.append({"name": "SECRET_KEY", "valueFrom": {"secretKeyRef": {"name": "app-env", "key": "SECRET_KEY"}}})
     return view(K8S["Deployment"], workload(spec=pod([container(env=entries, args=["label-studio-uwsgi"])])),
                 name="app")
+
+
+@dataclass(frozen=True)
+class Case:
+    rule: str
+    subject: View | list[View]
+    expect: str | None  # a substring of one message, or None: no violation
+    config: dict[str, Any] | None = None
+    id: str = ""
+
+
+def d(**changes: Any) -> View:
+    return view(DOCKER, docker(**changes), name="app")
+
+
+def k(spec: dict[str, Any] | None = None, kind: str = "Deployment", **kw: Any) -> View:
+    return view(K8S[kind], workload(kind=kind, spec=spec, **kw), name=kw.get("name", "app"))
+
+
+def kc(**changes: Any) -> View:
+    return k(pod([container(**changes)]))
+
+
+def sc(**changes: Any) -> dict[str, Any]:
+    return {**container()["securityContext"], **changes}
+
+
+PG_ENV = ["POSTGRES_DB=labelstudio", "PGDATA=/var/lib/postgresql/data/pgdata"]
+PG = {"name": "labelstudio-t-postgres", "envs": PG_ENV,
+      "networksAdvanced": [{"name": "labelstudio-t-data", "aliases": ["postgres"]}]}
+MINIO_OK_ENV = ["MINIO_API_CORS_ALLOW_ORIGIN=https://labels.example.com", secret("MINIO_KMS_SECRET_KEY=k:abc")]
+MINIO = {"name": "labelstudio-t-minio", "envs": MINIO_OK_ENV, "command": ["server", "/data"]}
+HARDENED = {"encryption": "AES256", "versioning": "Enabled", "public_access": "blocked", "cors": "bucket"}
+
+
+def bucket(**changes: Any) -> View:
+    props = {"bucket": "media", "region": "eu-west-1", "endpoint": "", "server_flavor": "aws",
+             "cors_origins": ["https://labels.example.com"], "access_key_id": None, "hardening": None}
+    props.update(changes)
+    return view(MEDIA_BUCKET, props, name="media-bucket")
+
+
+def service(type_: str = "ClusterIP", name: str = "postgres", **spec: Any) -> View:
+    body = {"metadata": {"name": name, "namespace": "label-studio",
+                         "labels": {"app.kubernetes.io/name": name}},
+            "spec": {"type": type_, "ports": [{"port": 5432.0}], **spec}}
+    return view(K8S["Service"], body, name=name)
+
+
+def ingress(tls: list[Any] | None, hosts: tuple[str, ...] = ("labels.example.com",),
+            annotations: dict[str, str] | None = None) -> View:
+    body: dict[str, Any] = {"metadata": {"name": "web", "namespace": "label-studio", "annotations": annotations or {}},
+                            "spec": {"rules": [{"host": h} for h in hosts]}}
+    if tls is not None:
+        body["spec"]["tls"] = tls
+    return view(K8S["Ingress"], body, name="web")
+
+
+def netpol(selector: dict[str, Any] | None = None, types: tuple[str, ...] = ("Ingress", "Egress"),
+           **rules: Any) -> View:
+    body = {"metadata": {"name": "default-deny", "namespace": "label-studio"},
+            "spec": {"podSelector": selector or {}, "policyTypes": list(types), **rules}}
+    return view(K8S["NetworkPolicy"], body, name="default-deny")
+
+
+def pdb(match: dict[str, str], **spec: Any) -> View:
+    body = {"metadata": {"name": "app", "namespace": "label-studio"},
+            "spec": {"selector": {"matchLabels": match}, **spec}}
+    return view(K8S["PodDisruptionBudget"], body, name="app-pdb")
+
+
+def hpa(target: str, min_replicas: float) -> View:
+    body = {"metadata": {"name": "app", "namespace": "label-studio"},
+            "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": target},
+                     "minReplicas": min_replicas, "maxReplicas": 5.0}}
+    return view(K8S["HorizontalPodAutoscaler"], body, name="app-hpa")
+
+
+APP_PODS = {"app.kubernetes.io/name": "app", "app.kubernetes.io/instance": "t"}
+BACKUP = k(pod([container(name="backup", image="postgres:16.4-bookworm",
+                          command=["sh", "-c", "pg_dump -Fc | aws s3 cp - s3://b/$(date +%F).dump"])]),
+           kind="CronJob", name="backup")
+CONFIGMAP_LS = view(K8S["ConfigMap"], {"metadata": {"name": "app-config", "namespace": "label-studio"},
+                                       "data": {"DJANGO_DB": "default", "DEBUG": "true"}}, name="app-config")
+
