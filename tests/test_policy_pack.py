@@ -209,3 +209,21 @@ def test_the_sdk_alone_would_hide_secretness(monkeypatch: pytest.MonkeyPatch) ->
     assert any("POSTGRE_PASSWORD is set in plain text" in m for m in diagnostics())  # SDK: secret lost
     keep_secret_markers()
     assert diagnostics() == []
+
+
+def test_preview_unknowns_never_stop_a_rule(monkeypatch: pytest.MonkeyPatch) -> None:
+    """During preview an image id computed by another resource is unknown: every rule still runs
+    (no "can't run policy during preview" diagnostic) and judges what is known."""
+    monkeypatch.setattr(sdk_policy, "deserialize_properties", sdk_policy.deserialize_properties)
+    keep_secret_markers()
+    unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+    props = {"name": "c", "image": unknown, "user": unknown, "memory": 256.0, "privileged": True,
+             "envs": [unknown, "LOG_LEVEL=INFO"]}
+    policies: list[sdk_policy.Policy] = [runner.to_policy(r) for r in RULES if r.kind == "resource"]
+    servicer = sdk_policy._PolicyAnalyzerServicer(PACK_NAME, "1", policies, pulumi_policy.EnforcementLevel.MANDATORY)
+    request = proto.AnalyzeRequest(type="docker:index/container:Container", properties=_struct(props),
+                                   urn="urn:pulumi:s::p::docker:index/container:Container::c", name="c")
+    messages = [(d.policyName, d.message) for d in servicer.Analyze(request, None).diagnostics]
+    assert not any("can't run policy" in m for _n, m in messages)
+    assert [n for n, _m in messages] == ["no-privileged", "no-privilege-escalation", "drop-all-capabilities",
+                                         "read-only-root-filesystem", "probes"]

@@ -153,7 +153,9 @@ def ls_database_tls(views: Sequence[View], config: Config) -> Iterator[Finding]:
         if not _complete(ls) or ls.lookup("DJANGO_DB") is None:
             continue
         mode = ls.lookup("POSTGRE_SSL_MODE")
-        shown = mode.value if mode is not None and mode.value is not None else "unset"
+        if mode is not None and mode.value is None:
+            continue  # from a reference or not known yet
+        shown = mode.value if mode is not None else "unset"
         if shown not in accepted:
             yield f"{ls.where}: POSTGRE_SSL_MODE is {shown}, not {' or '.join(accepted)}", ls.view.urn
 

@@ -150,6 +150,8 @@ def k8s_env(container: Mapping[str, Any]) -> dict[str, EnvVar]:
             env[name] = EnvVar(name, kind, None)
         elif is_secret(get(entry, "value")):
             env[name] = EnvVar(name, "secret", None)
+        elif get(entry, "value") is UNKNOWN:  # computed during preview: judged at `pulumi up`
+            env[name] = EnvVar(name, "other", None)
         else:
             env[name] = EnvVar(name, "plain", text(get(entry, "value")) or "")
     return env
