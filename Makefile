@@ -18,6 +18,7 @@ plan: venv ## offline plan under Pulumi's mock runtime -> plan/$(STACK).json (no
 	$(PY) -m tools.plan $(STACK)
 
 policy: venv ## policy pack over the offline plan; exit 1 on a mandatory violation (config: policies/config/$(STACK).json)
+	@$(PY) -m pip install -q --disable-pip-version-check -r policies/requirements.txt
 	$(PY) -m tools.policy $(STACK)
 
 lint:
