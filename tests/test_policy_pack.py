@@ -227,3 +227,19 @@ def test_preview_unknowns_never_stop_a_rule(monkeypatch: pytest.MonkeyPatch) -> 
     assert not any("can't run policy" in m for _n, m in messages)
     assert [n for n, _m in messages] == ["no-privileged", "no-privilege-escalation", "drop-all-capabilities",
                                          "read-only-root-filesystem", "probes"]
+
+
+def test_the_cli_can_read_the_pack_metadata() -> None:
+    """GetAnalyzerInfo is the CLI's first call: names, levels, severities, config schemas, fixes."""
+    policies: list[sdk_policy.Policy] = [runner.to_policy(r) for r in RULES]
+    servicer = sdk_policy._PolicyAnalyzerServicer(PACK_NAME, "1", policies, pulumi_policy.EnforcementLevel.MANDATORY)
+    info = servicer.GetAnalyzerInfo(None, None)
+    assert info.name == PACK_NAME and info.supportsConfig
+    by_name = {p.name: p for p in info.policies}
+    assert set(by_name) == set(BY_NAME)
+    assert by_name["backup-job-in-production"].enforcementLevel == proto.ADVISORY
+    assert by_name["no-privileged"].severity == proto.POLICY_SEVERITY_CRITICAL
+    schema = json_format.MessageToDict(by_name["web-replicas"].configSchema)
+    assert schema["properties"]["environment"] == {"type": "string", "enum": ["dev", "prod"], "default": "prod",
+                                                   "description": "dev or prod: this rule checks only in prod"}
+    assert by_name["images-pinned"].remediation_steps.startswith("Use `repo:1.2.3`")
