@@ -2,7 +2,7 @@
 STACK ?= dev
 PY := .venv/bin/python
 
-.PHONY: venv up preview plan test lint config-reference bench
+.PHONY: venv up preview plan policy test lint config-reference bench
 
 venv: ## project venv with the pinned runtime requirements (what `pulumi up` runs)
 	@test -x $(PY) || python3 -m venv .venv
@@ -16,6 +16,10 @@ preview: ## what `up` would change, with the diff
 
 plan: venv ## offline plan under Pulumi's mock runtime -> plan/$(STACK).json (no CLI, no engine)
 	$(PY) -m tools.plan $(STACK)
+
+policy: venv ## policy pack over the offline plan; exit 1 on a mandatory violation (config: policies/config/$(STACK).json)
+	@$(PY) -m pip install -q --disable-pip-version-check -r policies/requirements.txt
+	$(PY) -m tools.policy $(STACK)
 
 lint:
 	$(PY) -m ruff check .

@@ -271,5 +271,5 @@ class KubernetesPlatform:
         return {"app.kubernetes.io/name": spec.name, "app.kubernetes.io/instance": self.instance}
 
     def _labels(self, spec: ServiceSpec) -> dict[str, str]:
-        component = "migration" if spec.run_to_completion else spec.tier
+        component = "migration" if spec.run_to_completion else spec.component or spec.name
         return {**self._common_labels(spec.name), "app.kubernetes.io/component": component}

@@ -83,6 +83,7 @@ class ServiceSpec:
     read_only: bool = False
     # "data": reachable only from the app tier (internal network); "app": app network.
     tier: Literal["data", "app"] = "app"
+    component: str = ""  # its part of the architecture (Kubernetes label); "" = its name
     also_data: bool = False  # an app-tier service that talks to the data tier
     # Label Studio must call it (storage, ML backend): it gets a fixed address that
     # the SSRF allow-list opens, and nothing else is opened.

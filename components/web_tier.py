@@ -96,7 +96,7 @@ class WebTier(pulumi.ComponentResource):
         ), self, depends_on=after)
         # The app is created only once the migration step exited 0.
         self.app = platform.run(ServiceSpec(
-            name="app", image=image, args=("label-studio-uwsgi",),
+            name="app", component="web", image=image, args=("label-studio-uwsgi",),
             env=ls_env.env(settings, endpoints, "app"), secret_env=env, files=files,
             ports=(Port(APP_PORT),),
             volumes=(Volume("data", ls_env.DATA_DIR),),
@@ -106,7 +106,7 @@ class WebTier(pulumi.ComponentResource):
             calls=calls, external_ports=external, cloud_identity=True, **scaling,
         ), self, depends_on=[self.migration], gate=platform.succeeded(self.migration))
         self.nginx = platform.run(ServiceSpec(
-            name="nginx", image=image, args=("nginx",),
+            name="nginx", component="web", image=image, args=("nginx",),
             env=ls_env.nginx_env(settings, app_host="app"),
             ports=(Port(NGINX_PORT, published=settings.http_port),),
             health=HttpCheck("/nginx_health", NGINX_PORT),

@@ -1,18 +1,8 @@
 """Assembles the policy pack. Rules live in importable modules under rules/ because
 constructing a PolicyPack starts the analyzer server and never returns."""
 
-from pulumi_policy import EnforcementLevel, PolicyPack, ResourceValidationPolicy
-from rules import workloads
+from pulumi_policy import EnforcementLevel, PolicyPack
+from rules.pack import PACK_NAME, keep_secret_markers, policies
 
-PolicyPack(
-    name="labelstudio-security",
-    enforcement_level=EnforcementLevel.MANDATORY,
-    policies=[
-        ResourceValidationPolicy(
-            name="container-hardening",
-            description=workloads.DESCRIPTION,
-            validate=lambda args, report: workloads.container_hardening(
-                args.resource_type, args.props, report),
-        ),
-    ],
-)
+keep_secret_markers()
+PolicyPack(name=PACK_NAME, enforcement_level=EnforcementLevel.MANDATORY, policies=policies())

@@ -13,7 +13,7 @@ on a noisy shared machine. Target: plan <= 1.5x the floor.
 from __future__ import annotations
 
 import statistics
-import subprocess
+import subprocess  # nosec B404 - times the plan in child processes of this script
 import sys
 import time
 from pathlib import Path

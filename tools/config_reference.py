@@ -1,5 +1,6 @@
 """Writes (or checks) what is generated from components/settings.py DEFAULTS:
-the typed `config:` block of Pulumi.yaml and the README configuration reference.
+the typed `config:` block of Pulumi.yaml and the README configuration reference; and the README
+policy rule table from the rules' metadata (tools/policy_reference.py).
 
     python -m tools.config_reference          # rewrite both
     python -m tools.config_reference --check  # exit 1 if either drifted
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from components.settings import DEFAULTS, SECRET_KEYS
+from tools import policy_reference
 
 ROOT = Path(__file__).resolve().parent.parent
 START, END = "<!-- config-reference:start -->", "<!-- config-reference:end -->"
@@ -72,11 +74,13 @@ def replace_reference(readme: str) -> str:
 def main(argv: list[str]) -> int:
     check = "--check" in argv
     pulumi_yaml, readme = ROOT / "Pulumi.yaml", ROOT / "README.md"
-    wanted = {pulumi_yaml: render_pulumi_yaml(), readme: replace_reference(readme.read_text())}
+    wanted = {pulumi_yaml: render_pulumi_yaml(),
+              readme: policy_reference.replace(replace_reference(readme.read_text()))}
     drifted = [p.name for p, text in wanted.items() if p.read_text() != text]
     if check:
         for name in drifted:
-            print(f"{name} is out of date with components/settings.py; run `make config-reference`")
+            print(f"{name} is out of date with components/settings.py or the policy rules; "
+                  "run `make config-reference`")
         return 1 if drifted else 0
     for path, text in wanted.items():
         path.write_text(text)

@@ -52,6 +52,7 @@ class Resource:
     retain_on_delete: bool = False
     provider: str = ""  # the explicit provider reference (urn::id), if any
     ignore_changes: list[str] = field(default_factory=list)
+    protect: bool = False
 
     def inputs(self, reveal: bool = False) -> dict[str, Any]:
         """Inputs with secrets masked (default) or revealed (tests that need the values)."""
@@ -158,7 +159,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 custom=bool(request.custom), dependencies=sorted(request.dependencies),
                 wire_inputs=wire, outputs=dict(self.resources[response.urn].state),
                 retain_on_delete=bool(request.retainOnDelete), provider=request.provider,
-                ignore_changes=list(request.ignoreChanges),
+                ignore_changes=list(request.ignoreChanges), protect=bool(request.protect),
             ))
         return response
 
