@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import pulumi
-import requests
 from pulumi import Input, ResourceOptions
 from pulumi.dynamic import (
     CheckFailure,
@@ -24,8 +23,8 @@ from pulumi.dynamic import (
 )
 
 from components.label_config import problems as label_config_problems
-from components.providers.common import as_int, http_call, is_known, wait_until_answers
-from components.providers.logs import OperationLog
+from components.providers.api import Finder, LabelStudioApi, LabelStudioError, created_since
+from components.providers.common import as_int, is_known
 
 RESOURCE = "labelstudio:Project"
 SAMPLING = ("Sequential sampling", "Uniform sampling", "Uncertainty sampling")
@@ -42,10 +41,6 @@ INPUTS = ("api_url", "api_token", "title", "description", "label_config", "quali
           "health_timeout_seconds")
 API_FIELDS = ("title", "description", "label_config", "quality")  # what a PATCH must carry
 TITLE_LENGTH = (3, 50)  # Label Studio's PROJECT_TITLE_MIN_LEN / MAX_LEN
-
-
-class LabelStudioError(Exception):
-    """Label Studio refused or could not serve a request; the message is safe to show."""
 
 
 def quality_problems(quality: Any) -> list[str]:
@@ -127,43 +122,22 @@ def _live_outputs(props: Mapping[str, Any], live: Mapping[str, Any]) -> dict[str
     return outs
 
 
-def _refusal(action: str, response: requests.Response) -> LabelStudioError:
-    """A readable error from a Label Studio answer (400 bodies differ between create and update)."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = {}
-    reason = ""
-    errors = body.get("validation_errors") if isinstance(body, dict) else None
-    if isinstance(errors, dict) and errors:
-        reason = "; ".join(f"{field}: {' '.join(map(str, v)) if isinstance(v, list) else v}"
-                           for field, v in errors.items())
-    elif isinstance(body, dict) and body.get("detail"):
-        reason = str(body["detail"])
-    if response.status_code in (401, 403):
-        reason = (reason or "token rejected") + (
-            "; check api_token and that legacy tokens are enabled "
-            "(LABEL_STUDIO_ENABLE_LEGACY_API_TOKEN=true on first boot)")
-    return LabelStudioError(f"Label Studio refused to {action} (HTTP {response.status_code}): "
-                            f"{reason[:800] or response.reason}")
+def find_created(props: Mapping[str, Any]) -> Finder:
+    """The project a POST that may have landed created: same title and config, made just now."""
+    def find(api: LabelStudioApi, seconds_ago: float) -> dict[str, Any] | None:
+        response = api.request("GET", "/api/projects/", params={"title": props["title"], "page_size": 100})
+        if response.status_code != 200:
+            raise api.refusal("look for a project the last attempt may have created", response)
+        now = api.server_now(response)
+        matches = [p for p in response.json().get("results", [])
+                   if p.get("title") == props["title"] and p.get("label_config") == props["label_config"]
+                   and created_since(p, now, seconds_ago)]
+        return max(matches, key=lambda p: int(p["id"])) if matches else None
+    return find
 
 
-class _Api:
-    """One operation's view of the API: built inside each provider method, never stored."""
-
-    def __init__(self, props: Mapping[str, Any], op: str) -> None:
-        self.base = str(props["api_url"]).rstrip("/")
-        self.headers = {"Authorization": f"Token {props['api_token']}"}
-        self.log = OperationLog(RESOURCE, op)
-        self.health_timeout = as_int(props.get("health_timeout_seconds", 300)) or 300
-
-    def wait_healthy(self) -> _Api:
-        """The web tier may have just been (re)started in the same `pulumi up`."""
-        wait_until_answers(self.log, self.base + "/health", self.health_timeout, lambda s: s == 200)
-        return self
-
-    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> requests.Response:
-        return http_call(self.log, method, self.base + path, headers=self.headers, json=body)
+def _api(props: Mapping[str, Any], op: str) -> LabelStudioApi:
+    return LabelStudioApi.for_props(props, RESOURCE, op)
 
 
 class ProjectProvider(ResourceProvider):
@@ -185,64 +159,58 @@ class ProjectProvider(ResourceProvider):
         return DiffResult(changes=bool(changed), replaces=replaces, delete_before_replace=False)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        api = _Api(props, "create").wait_healthy()
-        try:
-            response = api.call("POST", "/api/projects/", _payload(props))
-        except requests.Timeout as error:
-            raise LabelStudioError(
-                "POST /api/projects/ timed out; Label Studio may still have created the project. "
-                "Check for it before running `pulumi up` again: duplicate titles are allowed, "
-                "so a blind retry could create a second project") from error
-        if response.status_code != 201:
-            raise _refusal("create the project", response)
-        project_id = int(response.json()["id"])
-        api.log.event("created", project_id=project_id)
+        with _api(props, "create") as api:
+            response, adopted = api.create("/api/projects/", _payload(props), find_created(props))
+            if response is not None and response.status_code != 201:
+                raise api.refusal("create the project", response)
+            project_id = int((adopted or response.json())["id"])  # type: ignore[union-attr]
+            api.log.event("created", project_id=project_id, adopted=adopted is not None)
         return CreateResult(str(project_id), _outputs(props, project_id))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        api = _Api(props, "read").wait_healthy()
-        response = api.call("GET", f"/api/projects/{int(id_)}/")
-        if response.status_code == 404:
-            api.log.event("gone", project_id=int(id_))
-            return ReadResult("", {})  # an empty id tells the engine the project no longer exists
-        if response.status_code != 200:
-            raise _refusal(f"read project {int(id_)}", response)
-        return ReadResult(id_, _live_outputs(props, response.json()))
+        with _api(props, "read") as api:
+            response = api.request("GET", f"/api/projects/{int(id_)}/")
+            if response.status_code == 404:
+                api.log.event("gone", project_id=int(id_))
+                return ReadResult("", {})  # an empty id tells the engine the project no longer exists
+            if response.status_code != 200:
+                raise api.refusal(f"read project {int(id_)}", response)
+            return ReadResult(id_, _live_outputs(props, response.json()))
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        api = _Api(news, "update").wait_healthy()
         project = f"/api/projects/{int(id_)}/"
-        if any(olds.get(k) != news.get(k) for k in API_FIELDS):
-            response = api.call("PATCH", project, _payload(news))
-            action = f"update project {int(id_)}"
-        else:  # token or timeout only: prove the new token can still reach the project
-            response = api.call("GET", project)
-            action = f"read project {int(id_)} with the new token"
-        if response.status_code != 200:
-            raise _refusal(action, response)
+        with _api(news, "update") as api:
+            if any(olds.get(k) != news.get(k) for k in API_FIELDS):
+                response = api.request("PATCH", project, json=_payload(news))
+                action = f"update project {int(id_)}"
+            else:  # token or timeout only: prove the new token can still reach the project
+                response = api.request("GET", project)
+                action = f"read project {int(id_)} with the new token"
+            if response.status_code != 200:
+                raise api.refusal(action, response)
         return UpdateResult(_outputs(news, int(id_)))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         """Never deletes labeled work: a project holding annotations makes the delete fail."""
-        api = _Api(props, "delete").wait_healthy()
-        project = api.call("GET", f"/api/projects/{int(id_)}/")
-        if project.status_code == 404:
-            api.log.event("already_gone", project_id=int(id_))
-            return
-        if project.status_code != 200:
-            raise _refusal(f"read project {int(id_)} before deleting it", project)
-        annotations = int(project.json().get("total_annotations_number") or 0)
-        if annotations:
-            raise LabelStudioError(
-                f"project {int(id_)} holds {annotations} annotations, which a delete would lose; "
-                "nothing was deleted. Fix: export them, then delete the project in Label Studio "
-                "and run `pulumi refresh`; or keep it and drop it from the stack with "
-                "`pulumi state delete <urn of this project>`")
-        response = api.call("DELETE", f"/api/projects/{int(id_)}/")
-        if response.status_code not in (200, 204, 404):
-            raise _refusal(f"delete project {int(id_)}", response)
-        api.log.event("deleted" if response.status_code != 404 else "already_gone",
-                      project_id=int(id_))
+        with _api(props, "delete") as api:
+            project = api.request("GET", f"/api/projects/{int(id_)}/")
+            if project.status_code == 404:
+                api.log.event("already_gone", project_id=int(id_))
+                return
+            if project.status_code != 200:
+                raise api.refusal(f"read project {int(id_)} before deleting it", project)
+            annotations = int(project.json().get("total_annotations_number") or 0)
+            if annotations:
+                raise LabelStudioError(
+                    f"project {int(id_)} holds {annotations} annotations, which a delete would lose; "
+                    "nothing was deleted. Fix: export them, then delete the project in Label Studio "
+                    "and run `pulumi refresh`; or keep it and drop it from the stack with "
+                    "`pulumi state delete <urn of this project>`")
+            response = api.request("DELETE", f"/api/projects/{int(id_)}/")
+            if response.status_code not in (200, 204, 404):
+                raise api.refusal(f"delete project {int(id_)}", response)
+            api.log.event("deleted" if response.status_code != 404 else "already_gone",
+                          project_id=int(id_))
 
 
 class Project(pulumi.dynamic.Resource, module="labelstudio", name="Project"):
