@@ -2,7 +2,7 @@
 STACK ?= dev
 PY := .venv/bin/python
 
-.PHONY: venv up preview plan test lint config-reference bench
+.PHONY: venv up preview plan test lint config-reference bench bench-seed check-label-configs
 
 venv: ## project venv with the pinned runtime requirements (what `pulumi up` runs)
 	@test -x $(PY) || python3 -m venv .venv
@@ -23,6 +23,9 @@ lint:
 
 config-reference: ## regenerate Pulumi.yaml config block + README reference from settings
 	$(PY) -m tools.config_reference
+
+check-label-configs: ## validate label configs and seed project files offline, as Label Studio would
+	$(PY) -m tools.check_label_configs seed/label-configs/*.xml seed/projects/*.yaml
 
 bench:
 	$(PY) scripts/bench_plan.py

@@ -196,7 +196,7 @@ def _label_config(root: Path, file: Path, doc: dict[Any, Any], fail: Fail) -> st
     if not isinstance(inline, str):
         fail(f"{where} must be text; fix: write the XML as a YAML block (labelConfig: |)")
         return ""
-    for problem in label_config.problems(inline) or label_config.name_problems(inline):
+    for problem in label_config.problems(inline):
         fail(f"{where} {problem}")
     return inline
 

@@ -127,7 +127,7 @@ def test_check_reports_every_bad_input_at_preview(engine: ProviderServer, declar
                     "show_skip_button must be a bool", "quality.overlap is not a known setting"):
         assert any(problem in f for f in failures), problem
     for config, problem in (("<!DOCTYPE x [<!ENTITY a 'b'>]><View/>", "DTD or entity"),
-                            ("<Data/>", "root tag is <Data>")):
+                            ('<View><Text name="t"/></View>', "'value' is a required property")):
         _, failures = engine.check(urn, {}, {**declared.inputs, "label_config": config})
         assert len(failures) == 1 and problem in failures[0]
     unknown = {**declared.inputs, "title": UNKNOWN, "label_config": UNKNOWN, "api_url": UNKNOWN,
