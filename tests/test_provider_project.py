@@ -16,7 +16,8 @@ from tests.realservices import LabelStudioServer, free_port
 
 LABEL_CONFIG = ('<View><Text name="text" value="$text"/><Choices name="sentiment" toName="text">'
                 '<Choice value="Positive"/><Choice value="Negative"/></Choices></View>')
-# Well-formed with a <View> root, so it passes check(); Label Studio itself refuses it.
+# check() refuses it too; the refusal tests send it straight to create/update, as if it had slipped
+# past (the server may refuse what no local check can know, e.g. a config its annotations contradict).
 REFUSED_BY_SERVER = '<View><Choices name="c" toName="nowhere"><Choice value="a"/></Choices></View>'
 TITLE = "Sentiment review 7f3a"
 
@@ -139,7 +140,7 @@ def test_label_studio_refusals_are_readable(engine: ProviderServer, declared: Re
                                            label_studio: LabelStudioServer) -> None:
     urn = declared.urn("reviews")
     with pytest.raises(grpc.RpcError) as refused:
-        create(engine, declared, label_config=REFUSED_BY_SERVER)
+        engine.create(urn, {**declared.inputs, "label_config": REFUSED_BY_SERVER})
     message = rpc_error_text(refused.value)
     assert "Label Studio refused to create the project (HTTP 400): label_config:" in message
     assert "nowhere" in message
