@@ -186,12 +186,16 @@ class LabelStudioApi:
         headers = {"Authorization": self._authorization(), "X-Request-ID": self.log.request_id}
         return self._raw(method, path, headers=headers, json=body, params=params, attempt=attempt)
 
+    def browser(self, session: requests.Session, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """A call as a browser makes it (own cookie session, no API token), logged, never retried."""
+        return self._raw(method, path, session=session, allow_redirects=False, **kwargs)
+
     def _raw(self, method: str, path: str, *, attempt: int = 1, timeout: float = CALL_TIMEOUT,
-             **kwargs: Any) -> requests.Response:
+             session: requests.Session | None = None, **kwargs: Any) -> requests.Response:
         started = time.monotonic()
         self.calls += 1
         try:
-            response = self._session.request(method, self.base + path, timeout=timeout, **kwargs)
+            response = (session or self._session).request(method, self.base + path, timeout=timeout, **kwargs)
         except requests.RequestException as error:
             self.log.call(method, path, None, started, attempt=attempt, error=type(error).__name__)
             raise
