@@ -98,7 +98,7 @@ class FaultProxy:
                 self.end_headers()
                 self.wfile.write(answer.content)
 
-            do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = _any
+            do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = _any  # noqa: N815 - http.server's names
 
         return Handler
 

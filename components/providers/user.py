@@ -85,12 +85,25 @@ def _outputs(props: Mapping[str, Any], user_id: int) -> dict[str, Any]:
 
 
 def _find_by_email(api: LabelStudioApi, email: str) -> dict[str, Any] | None:
-    """Label Studio lowercases emails; `/api/users/` lists every member (not paginated in 1.23)."""
+    """`/api/users/` lists every user of the organization, removed ones too; not paginated in 1.23."""
     response = api.request("GET", "/api/users/")
     if response.status_code != 200:
         raise api.refusal("list users", response)
-    wanted = email.strip().lower()
+    wanted = email.strip().lower()  # Label Studio stores emails lowercased
     return next((u for u in response.json() if str(u.get("email", "")).lower() == wanted), None)
+
+
+def _gone(live: Mapping[str, Any]) -> bool:
+    """No API shows a removed membership; removal clears `active_organization`, which this
+    provider always sets on create (`POST /api/users/` leaves it empty; signup sets it)."""
+    return live.get("active_organization") is None
+
+
+def _organization(api: LabelStudioApi) -> int:
+    whoami = api.request("GET", "/api/current-user/whoami")
+    if whoami.status_code != 200:
+        raise api.refusal("read the organization of the seeding user", whoami)
+    return int(whoami.json()["active_organization"])
 
 
 def _signed_up(api: LabelStudioApi, email: str, password: str) -> dict[str, Any]:
@@ -143,6 +156,8 @@ def _signup(api: LabelStudioApi, email: str, password: str) -> bool:
         return True
     if done.status_code in RETRY_STATUSES:
         return False
+    if "already exists" in done.text:
+        raise _removed_member()  # not in /api/users/ (checked before), yet its email is taken
     reasons = [" ".join(re.sub(r"<[^>]+>", "", item).split())
                for block in _FIELD_ERRORS.findall(done.text) for item in _ITEM.findall(block)]
     raise LabelStudioError(api.scrub(
@@ -150,9 +165,12 @@ def _signup(api: LabelStudioApi, email: str, password: str) -> bool:
         f"{'; '.join(reasons)[:400] or 'no reason given'}; check the email and password rules"))
 
 
-def _gone(live: Mapping[str, Any]) -> bool:
-    """Removed from the organization: the user record stays, with no active organization."""
-    return live.get("active_organization") is None
+def _removed_member() -> LabelStudioError:
+    return LabelStudioError(
+        "a user with this email exists in Label Studio but is no longer a member of the organization "
+        "(removed earlier, or made over the API without one), and Label Studio cannot re-add a removed "
+        "member over HTTP; fix: give another email, or delete that user for good in Label Studio's "
+        "admin first")
 
 
 class UserProvider(ResourceProvider):
@@ -178,15 +196,14 @@ class UserProvider(ResourceProvider):
         with LabelStudioApi.for_props(props, RESOURCE, "create") as api:
             existing = _find_by_email(api, email)
             if existing is not None and _gone(existing):
-                raise LabelStudioError(
-                    f"user {existing['id']} with this email was removed from the organization, and "
-                    "Label Studio cannot re-add a removed member over HTTP; fix: give another email, "
-                    "or delete that user for good in Label Studio's admin first")
+                raise _removed_member()
             if existing is None and props.get("password"):
                 existing = _signed_up(api, email, str(props["password"]))
             elif existing is None:
-                body = {"email": email, **_profile(props)}
+                body = {"email": email, "username": email.split("@")[0], **_profile(props)}  # as signup does
                 response, adopted = api.create("/api/users/", body, lambda a, _s: _find_by_email(a, email))
+                if response is not None and response.status_code == 400 and "already exists" in response.text:
+                    raise _removed_member()
                 if response is not None and response.status_code != 201:
                     raise api.refusal("create the user", response)
                 existing = adopted if adopted is not None else response.json()  # type: ignore[union-attr]
@@ -194,6 +211,8 @@ class UserProvider(ResourceProvider):
                 api.log.event("adopted", user_id=int(existing["id"]))
             user_id = int(existing["id"])
             profile = _profile(props)
+            if existing.get("active_organization") is None:
+                profile["active_organization"] = _organization(api)
             if any(existing.get(k) != v for k, v in profile.items()):
                 response = api.request("PATCH", f"/api/users/{user_id}/", json=profile)
                 if response.status_code != 200:
@@ -205,7 +224,7 @@ class UserProvider(ResourceProvider):
         with LabelStudioApi.for_props(props, RESOURCE, "read") as api:
             response = api.request("GET", f"/api/users/{int(id_)}/")
             if response.status_code == 404 or (response.status_code == 200 and _gone(response.json())):
-                api.log.event("gone", user_id=int(id_))
+                api.log.event("gone", user_id=int(id_))  # deleted, or removed from the organization
                 return ReadResult("", {})
             if response.status_code != 200:
                 raise api.refusal(f"read user {int(id_)}", response)
@@ -245,7 +264,7 @@ class UserProvider(ResourceProvider):
                 raise api.refusal(f"read user {pk} before removing it", user)
             org = int(user.json()["active_organization"])
             response = api.request("DELETE", f"/api/organizations/{org}/memberships/{pk}/")
-            if response.status_code not in (204, 404):
+            if response.status_code not in (204, 404):  # 404: "Member not found", removed already
                 raise api.refusal(f"remove user {pk} from organization {org}", response)
             api.log.event("deleted" if response.status_code == 204 else "already_gone", user_id=pk)
 
