@@ -81,7 +81,8 @@ class FaultProxy:
                 if fault == "drop":
                     self.close_connection = True
                     return
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
+                # Host passes through as a reverse proxy sets it (CSRF origin checks compare with it)
+                headers = {k: v for k, v in self.headers.items() if k.lower() != "content-length"}
                 answer = requests.request(self.command, proxy.upstream + self.path, headers=headers, data=body,
                                           allow_redirects=False, timeout=60)
                 if fault == "drop_after_forward":

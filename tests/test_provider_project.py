@@ -193,3 +193,52 @@ def test_delete_refuses_to_lose_annotations(engine: ProviderServer, declared: Re
     assert api(label_studio, "DELETE", f"/api/annotations/{done.json()['id']}/").status_code == 204
     engine.delete(urn, id_, outs)
     assert api(label_studio, "GET", f"/api/projects/{id_}/").status_code == 404
+
+
+def test_instructions_colour_and_replace(engine: ProviderServer, declared: Registered,
+                                         label_studio: LabelStudioServer) -> None:
+    urn = declared.urn("reviews")
+    inputs = {**declared.inputs, "instructions": "<p>Label the <b>tone</b>.</p>", "color": "#1F77B4"}
+    id_, state = create(engine, declared, instructions=inputs["instructions"], color=inputs["color"])
+    live = api(label_studio, "GET", f"/api/projects/{id_}/").json()
+    assert (live["expert_instruction"], live["show_instruction"], live["color"]) == (
+        inputs["instructions"], True, "#1F77B4")
+    _, refreshed = engine.read(urn, id_, state, inputs)
+    assert engine.diff(urn, id_, refreshed, inputs) == ("DIFF_NONE", [])
+    api(label_studio, "PATCH", f"/api/projects/{id_}/", color="#000000")  # drift, field by field
+    _, refreshed = engine.read(urn, id_, state, inputs)
+    assert refreshed["color"] == "#000000" and refreshed["title"] == TITLE
+    assert engine.diff(urn, id_, refreshed, inputs) == ("DIFF_SOME", [])
+    state = engine.update(urn, id_, refreshed, {**inputs, "instructions": ""})
+    live = api(label_studio, "GET", f"/api/projects/{id_}/").json()
+    assert (live["expert_instruction"], live["show_instruction"], live["color"]) == ("", False, "#1F77B4")
+    _, failures = engine.check(urn, {}, {**inputs, "color": "blue"})
+    assert failures == ["color: color 'blue' must be #RRGGBB, e.g. #1F77B4"]
+    # another server is another project: a replace, created before the old one is deleted
+    other = {**inputs, "api_url": "http://127.0.0.1:1"}
+    assert engine.diff(urn, id_, state, other) == ("DIFF_SOME", ["api_url"])
+    engine.delete(urn, id_, state)
+
+
+def test_delete_with_annotations_goes_through_only_when_allowed(engine: ProviderServer, declared: Registered,
+                                                               label_studio: LabelStudioServer) -> None:
+    urn = declared.urn("reviews")
+    id_, outs = create(engine, declared)
+    task = api(label_studio, "POST", f"/api/projects/{id_}/tasks/", data={"text": "Loud fan"}).json()
+    for choice, cancelled in (("Negative", False), ("Positive", True)):  # a skipped one counts too
+        done = api(label_studio, "POST", f"/api/tasks/{task['id']}/annotations/", was_cancelled=cancelled, result=[{
+            "from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": [choice]}}])
+        assert done.status_code == 201, done.text
+    with pytest.raises(grpc.RpcError) as refused:
+        engine.delete(urn, id_, outs)
+    message = rpc_error_text(refused.value)
+    assert f"project {id_} holds 2 annotations" in message and "allowDeleteWithAnnotations: true" in message
+    assert api(label_studio, "GET", f"/api/projects/{id_}/").json()["total_annotations_number"] == 1  # kept
+
+    allowed = {**declared.inputs, "allow_delete_with_annotations": True}
+    assert engine.diff(urn, id_, outs, allowed) == ("DIFF_SOME", [])
+    outs = engine.update(urn, id_, outs, allowed)  # the allowance reaches the state, no API call
+    engine.delete(urn, id_, outs)
+    assert api(label_studio, "GET", f"/api/projects/{id_}/").status_code == 404
+    deleted = [r for r in log_records(engine.log) if r["event"] == "deleted" and r.get("project_id") == int(id_)]
+    assert deleted and deleted[-1]["annotations_deleted"] == 2

@@ -156,6 +156,9 @@ def _signup(api: LabelStudioApi, email: str, password: str) -> bool:
         return True
     if done.status_code in RETRY_STATUSES:
         return False
+    if done.status_code == 403:
+        raise LabelStudioError("Label Studio refused the signup form (HTTP 403, CSRF); check that api_url is "
+                               "the URL Label Studio knows itself by (LABEL_STUDIO_HOST, CSRF_TRUSTED_ORIGINS)")
     if "already exists" in done.text:
         raise _removed_member()  # not in /api/users/ (checked before), yet its email is taken
     reasons = [" ".join(re.sub(r"<[^>]+>", "", item).split())
