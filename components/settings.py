@@ -8,6 +8,7 @@ config key, the offending value (never a secret) and the fix.
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -17,6 +18,7 @@ from urllib.parse import urlsplit
 from components import settings_checks as checks
 from components.secret import Secret
 from components.seed_spec import SeedProject, load_seed_project, resource_slug
+from components.seed_users import PASSWORDS_KEY, SeedUser, load_seed_users
 from components.settings_schema import (  # re-exported: the settings' public face
     DEFAULTS,
     LOG_LEVELS,
@@ -172,6 +174,8 @@ def parse(
         media=_media(r),
         ml_backend=_ml_backend(r),
         seed_projects=_seed_projects(r, base_dir),
+        seed_users=_seed_users(r, base_dir),
+        seed_health_timeout=r.integer("seedHealthTimeoutSeconds", 10, 3600),
     )
     _cross_checks(r, settings)
     if r.problems:
@@ -423,6 +427,27 @@ def _seed_projects(r: _Reader, base_dir: Path) -> tuple[SeedProject, ...]:
         if project is not None:
             projects.append(project)
     return tuple(projects)
+
+
+def _seed_users(r: _Reader, base_dir: Path) -> tuple[SeedUser, ...]:
+    items = r.raw.get("seedUsers", [])
+    if not isinstance(items, list):
+        r.fail("seedUsers", f"{r.show('seedUsers', items)} is not a list; fix: a YAML list of user files or entries")
+        return ()
+    secret = r.secret(PASSWORDS_KEY)  # reports a plain-text value itself
+    passwords: Any = {}
+    if secret is not None:
+        try:
+            passwords = json.loads(secret.value)
+        except ValueError:
+            passwords = None
+        if not isinstance(passwords, dict):
+            r.fail(PASSWORDS_KEY, "must be a JSON object of names and passwords (the value is not shown); fix: "
+                   f"""`pulumi config set --secret {NAMESPACE}:{PASSWORDS_KEY} '{{"anna": "<password>"}}'`""")
+            passwords = {}
+    if "seedUsers" in r.secret_keys:
+        return ()  # parse() reports the secret list itself; messages about its items would quote them
+    return load_seed_users(base_dir, items, passwords, lambda message: r.fail("seedUsers", message))
 
 
 def _cross_checks(r: _Reader, s: Settings) -> None:

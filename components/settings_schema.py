@@ -10,6 +10,7 @@ from typing import Any
 
 from components.secret import Secret
 from components.seed_spec import SeedProject
+from components.seed_users import SeedUser
 
 NAMESPACE = "labelstudio"
 
@@ -61,10 +62,16 @@ DEFAULTS: dict[str, tuple[Any, str]] = {
     "mlBackendGpu": (0, "GPUs per ML backend replica."),
     "kubernetesNamespace": ("label-studio", "Kubernetes: namespace."),
     "seedProjects": ([], "Project files (YAML, relative to the repo) to create after deploy."),
+    # --- seed users and the seed's connection (issue 4) ---
+    "seedUsers": ([], "User files (YAML, relative to the repo) whose users to create after deploy."),
+    "seedUserPasswords": (None, "Seed users' passwords by name, a JSON object (secret): "
+                          """`{"anna": "<password>"}`."""),
+    "seedHealthTimeoutSeconds": (300, "How long each seed resource waits for Label Studio's /health."),
 }
 
 SECRET_KEYS = frozenset(
-    {"postgresPassword", "postgresSslKey", "redisPassword", "mediaAccessKeyId", "mediaSecretAccessKey"}
+    {"postgresPassword", "postgresSslKey", "redisPassword", "mediaAccessKeyId", "mediaSecretAccessKey",
+     "seedUserPasswords"}
 )
 SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -149,6 +156,8 @@ class Settings:
     media: Media
     ml_backend: MLBackend
     seed_projects: tuple[SeedProject, ...]
+    seed_users: tuple[SeedUser, ...]
+    seed_health_timeout: int
 
     @property
     def image_ref(self) -> str:

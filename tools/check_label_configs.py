@@ -14,7 +14,8 @@ import sys
 from pathlib import Path
 
 from components import label_config
-from components.seed_spec import MAX_FILE_BYTES, load_seed_project
+from components.seed_files import MAX_FILE_BYTES
+from components.seed_spec import load_seed_project
 
 
 def file_problems(path: str) -> list[str]:
