@@ -30,5 +30,8 @@ check-label-configs: ## validate label configs and seed project files offline, a
 bench:
 	$(PY) scripts/bench_plan.py
 
+bench-seed: ## seed providers vs a bare SDK loop, and HTTP calls per operation (starts its own Label Studio)
+	$(PY) scripts/bench_seed.py
+
 test: ## everything CI runs: installs and starts what the tests need, then runs them
 	scripts/test.sh

@@ -6,6 +6,8 @@ scripts/bootstrap-test.sh
 PY=.venv/bin/python
 echo "== lint"; $PY -m ruff check . && $PY -m mypy
 echo "== generated config reference is current"; $PY -m tools.config_reference --check
+echo "== label configs and seed project files (offline, as Label Studio would)"
+$PY -m tools.check_label_configs seed/label-configs/*.xml seed/projects/*.yaml
 echo "== offline plans"; for s in dev prod; do $PY -m tools.plan "$s"; done
 echo "== tests (real PostgreSQL, moto S3 and Label Studio are started by the fixtures)"
 rm -f .coverage .coverage.*
