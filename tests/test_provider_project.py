@@ -12,6 +12,7 @@ import requests
 
 from components.providers.common import UNKNOWN
 from tests.dynamic_engine import ProviderServer, Registered, log_records, registered_inputs, rpc_error_text
+from tests.faultproxy import fault_proxy
 from tests.realservices import LabelStudioServer, free_port
 
 LABEL_CONFIG = ('<View><Text name="text" value="$text"/><Choices name="sentiment" toName="text">'
@@ -214,10 +215,17 @@ def test_instructions_colour_and_replace(engine: ProviderServer, declared: Regis
     assert (live["expert_instruction"], live["show_instruction"], live["color"]) == ("", False, "#1F77B4")
     _, failures = engine.check(urn, {}, {**inputs, "color": "blue"})
     assert failures == ["color: color 'blue' must be #RRGGBB, e.g. #1F77B4"]
-    # another server is another project: a replace, created before the old one is deleted
-    other = {**inputs, "api_url": "http://127.0.0.1:1"}
-    assert engine.diff(urn, id_, state, other) == ("DIFF_SOME", ["api_url"])
-    engine.delete(urn, id_, state)
+    # another URL is another server, so another project: a replace, created before the old one goes
+    # (here the "other server" is the same Label Studio behind a loopback proxy)
+    with fault_proxy(label_studio.url) as proxy:
+        other = {**inputs, "api_url": proxy.url}
+        assert engine.diff(urn, id_, state, other) == ("DIFF_SOME", ["api_url"])
+        new_id, new_state = engine.create(urn, engine.check(urn, state, other)[0])
+        engine.delete(urn, id_, state)
+        assert new_id != id_ and api(label_studio, "GET", f"/api/projects/{id_}/").status_code == 404
+        live = api(label_studio, "GET", f"/api/projects/{new_id}/").json()
+        assert (live["title"], live["color"]) == (TITLE, "#1F77B4")
+        engine.delete(urn, new_id, new_state)
 
 
 def test_delete_with_annotations_goes_through_only_when_allowed(engine: ProviderServer, declared: Registered,
