@@ -115,6 +115,9 @@ def test_diff_uses_state_only_and_replaces_only_for_a_new_api_url(engine: Provid
     assert engine.diff(urn, "7", olds, {**news, "api_token": "rotated-token-123"}) == ("DIFF_SOME", [])
     assert engine.diff(urn, "7", olds, {**news, "title": UNKNOWN}) == ("DIFF_SOME", [])
     assert engine.diff(urn, "7", olds, {**news, "api_url": UNKNOWN}) == ("DIFF_SOME", [])
+    # a state written before instructions, colour and the delete allowance existed: nothing to do
+    older = {k: v for k, v in olds.items() if k not in ("instructions", "color", "allow_delete_with_annotations")}
+    assert engine.diff(urn, "7", older, news) == ("DIFF_NONE", [])
 
 
 def test_check_reports_every_bad_input_at_preview(engine: ProviderServer, declared: Registered) -> None:

@@ -30,7 +30,9 @@ RESOURCE = "labelstudio:Project"
 
 
 def find_created(props: Mapping[str, Any]) -> Finder:
-    """The project a POST that may have landed created: same title and config, made just now."""
+    """The project a POST that may have landed created: same title, config and description, made
+    by the server since that POST was sent (its own clock). A twin made in that same second by
+    someone else cannot be told apart; it would be identical anyway."""
     def find(api: LabelStudioApi, seconds_ago: float) -> dict[str, Any] | None:
         response = api.request("GET", "/api/projects/", params={"title": props["title"], "page_size": 100})
         if response.status_code != 200:
@@ -38,6 +40,7 @@ def find_created(props: Mapping[str, Any]) -> Finder:
         now = api.server_now(response)
         matches = [p for p in response.json().get("results", [])
                    if p.get("title") == props["title"] and p.get("label_config") == props["label_config"]
+                   and (p.get("description") or "") == (props.get("description") or "")
                    and created_since(p, now, seconds_ago)]
         return max(matches, key=lambda p: int(p["id"])) if matches else None
     return find

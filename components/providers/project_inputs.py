@@ -133,6 +133,8 @@ def same(key: str, old: Any, new: Any) -> bool:
         return (old or "") == (new or "")
     if key == "quality":
         return (old or {}) == (new or {})
+    if key in PROVIDER_ONLY:  # absent in states written before the flag existed
+        return bool(old) == bool(new)
     return bool(old == new)
 
 
