@@ -85,6 +85,7 @@ class LabelStudioApi:
         self._jwt = is_jwt(token)
         self._access: str | None = None
         self._session = requests.Session()
+        self._health_deadline: float | None = None  # one health budget per operation, however many waits
         self.calls = 0  # HTTP requests sent by this operation (for benchmarks and tests)
 
     @classmethod
@@ -233,8 +234,11 @@ class LabelStudioApi:
     # --- health ---------------------------------------------------------------------------------
 
     def wait_healthy(self) -> None:
-        """Poll /health until 200, backing off; a readable error after `health_timeout` seconds."""
-        deadline = time.monotonic() + self.health_timeout
+        """Poll /health until 200, backing off; a readable error once this operation has waited
+        `health_timeout` seconds in all (so retries of several calls cannot add up beyond it)."""
+        if self._health_deadline is None:
+            self._health_deadline = time.monotonic() + self.health_timeout
+        deadline = self._health_deadline
         delay, last = FIRST_DELAY, "no answer"
         while True:
             try:
