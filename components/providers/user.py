@@ -163,9 +163,9 @@ def _signup(api: LabelStudioApi, email: str, password: str) -> bool:
         raise _removed_member()  # not in /api/users/ (checked before), yet its email is taken
     reasons = [" ".join(re.sub(r"<[^>]+>", "", item).split())
                for block in _FIELD_ERRORS.findall(done.text) for item in _ITEM.findall(block)]
+    reason = ("; ".join(reasons)[:400] or "no reason given").replace(password, "***")
     raise LabelStudioError(api.scrub(
-        f"Label Studio refused the signup (HTTP {done.status_code}): "
-        f"{'; '.join(reasons)[:400] or 'no reason given'}; check the email and password rules"))
+        f"Label Studio refused the signup (HTTP {done.status_code}): {reason}; check the email and password rules"))
 
 
 def _removed_member() -> LabelStudioError:
