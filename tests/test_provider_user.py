@@ -135,6 +135,8 @@ def test_user_without_password_and_out_of_band_removal(engine: ProviderServer,
     urn = declared.urn("annotator")
     id_, state = engine.create(urn, engine.check(urn, {}, declared.inputs)[0])
     assert member(label_studio, int(id_))
+    creates = [r for r in log_records(engine.log) if r["event"] == "call" and r["op"] == "create"]
+    assert not any(r["method"] == "PATCH" for r in creates[-3:])  # profile and organization in the POST
     # a create that runs again (e.g. its answer was lost) adopts the user instead of failing
     again_id, _ = engine.create(urn, declared.inputs)
     assert again_id == id_

@@ -203,7 +203,10 @@ class UserProvider(ResourceProvider):
             if existing is None and props.get("password"):
                 existing = _signed_up(api, email, str(props["password"]))
             elif existing is None:
-                body = {"email": email, "username": email.split("@")[0], **_profile(props)}  # as signup does
+                # username as signup makes it; the organization in the same POST, so no user is ever
+                # left without one (which is how a removed member looks)
+                body = {"email": email, "username": email.split("@")[0], **_profile(props),
+                        "active_organization": _organization(api)}
                 response, adopted = api.create("/api/users/", body, lambda a, _s: _find_by_email(a, email))
                 if response is not None and response.status_code == 400 and "already exists" in response.text:
                     raise _removed_member()
