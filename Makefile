@@ -2,7 +2,7 @@
 STACK ?= dev
 PY := .venv/bin/python
 
-.PHONY: venv up preview plan policy test lint config-reference bench
+.PHONY: venv up preview plan policy test lint config-reference bench bench-seed check-label-configs
 
 venv: ## project venv with the pinned runtime requirements (what `pulumi up` runs)
 	@test -x $(PY) || python3 -m venv .venv
@@ -28,8 +28,14 @@ lint:
 config-reference: ## regenerate Pulumi.yaml config block + README reference from settings
 	$(PY) -m tools.config_reference
 
+check-label-configs: ## validate label configs and seed project files offline, as Label Studio would
+	$(PY) -m tools.check_label_configs seed/label-configs/*.xml seed/projects/*.yaml
+
 bench:
 	$(PY) scripts/bench_plan.py
+
+bench-seed: ## seed providers vs a bare SDK loop, and HTTP calls per operation (starts its own Label Studio)
+	$(PY) scripts/bench_seed.py
 
 test: ## everything CI runs: installs and starts what the tests need, then runs them
 	scripts/test.sh

@@ -14,3 +14,6 @@ pulumi.export("adminPassword", pulumi.Output.secret(label_studio.admin_password)
 pulumi.export("adminToken", pulumi.Output.secret(label_studio.admin_token))
 pulumi.export("projectIds", {p.source: proj.project_id
                              for p, proj in zip(settings.seed_projects, label_studio.projects, strict=True)})
+pulumi.export("userIds", {f"user-{u.slug}": user.user_id
+                          for u, user in zip(settings.seed_users, label_studio.users, strict=True)})
+pulumi.export("seedUserPasswords", label_studio.seed.generated_passwords)

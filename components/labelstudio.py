@@ -10,8 +10,7 @@ from components.database import Database
 from components.media import MediaBucket
 from components.ml_backend import MLBackend
 from components.platform import Platform
-from components.providers.project import Project
-from components.seed_spec import resource_slug
+from components.seed import Seed
 from components.settings import Settings
 from components.web_tier import WebTier, generate_secrets
 
@@ -64,19 +63,9 @@ class LabelStudio(pulumi.ComponentResource):
 
         # Seeding talks to Label Studio from where `pulumi up` runs (publicUrl unless seedApiUrl
         # is set), after nginx is healthy.
-        self.projects = [
-            Project(
-                f"project-{resource_slug(p.source)}",
-                api_url=settings.seed_api_url,
-                api_token=self.admin_token,
-                title=p.title,
-                label_config=p.label_config,
-                description=p.description,
-                quality=p.quality_dict,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.web]),
-            )
-            for p in settings.seed_projects
-        ]
+        self.seed = Seed("seed", settings, self.admin_token, [self.web], legacy_parent=self, opts=child)
+        self.projects = self.seed.projects
+        self.users = self.seed.users
         self.url = settings.public_url
         self.register_outputs({"url": self.url, "adminPassword": self.admin_password,
                                "adminToken": self.admin_token})

@@ -1,21 +1,21 @@
 """Seed project files: what a labeling lead writes to describe a project.
 
-A file (YAML) holds `title`, `description`, `labelConfig` or `labelConfigFile` (relative to
-the file) and `quality` settings in camelCase; they map to Label Studio's API field names.
-Project files and label configs are read only from inside the repository.
+A file (YAML) holds `title`, `description`, `instructions`, `color`, `labelConfig` or
+`labelConfigFile` (relative to the file), `quality` settings in camelCase (they map to Label
+Studio's API field names) and `allowDeleteWithAnnotations`. `storages`, `webhooks` and
+`mlBackends` are extension points (see EXTENSION_KEYS). Files are read only from inside the
+repository (components/seed_files.py); users are in components/seed_users.py.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from components import label_config
+from components.seed_files import UNREADABLE, Fail, parse_yaml, read_file
 from components.settings_checks import show
 
 # camelCase key in a project file -> (Label Studio API field, accepted type)
@@ -36,12 +36,13 @@ SAMPLING = {
     "uncertainty": "Uncertainty sampling",
 }
 TITLE_LENGTH = (3, 50)  # Label Studio's PROJECT_TITLE_MIN_LEN / MAX_LEN
-MAX_FILE_BYTES = 1024 * 1024  # a project file or label config; the label config also sits in state
-MAX_YAML_DEPTH = 32  # a project file is a few levels deep; deeper is a mistake or an attack
-_KEYS = {"title", "description", "labelConfig", "labelConfigFile", "quality"}
-
-Fail = Callable[[str], None]
-_UNREADABLE = object()  # _parse_yaml's answer for text that is not YAML (None is an empty file)
+COLOR = re.compile(r"#[0-9A-Fa-f]{6}")
+# --- extension points: per-project lists whose providers live in components/providers/
+# storage.py, ml_backend_link.py and webhook.py. Until their own checks are wired in here, each
+# must be a list of mappings; the entries are kept as given (camelCase) in SeedProject.extensions.
+EXTENSION_KEYS = ("storages", "webhooks", "mlBackends")
+_KEYS = {"title", "description", "labelConfig", "labelConfigFile", "instructions", "color", "quality",
+         "allowDeleteWithAnnotations", *EXTENSION_KEYS}
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,10 @@ class SeedProject:
     description: str
     label_config: str
     quality: tuple[tuple[str, Any], ...]  # (API field, value), sorted
+    instructions: str = ""  # shown to annotators before they start (Label Studio's expert_instruction)
+    color: str = ""  # "#RRGGBB"; empty = Label Studio's default
+    allow_delete_with_annotations: bool = False  # destroy may delete this project's labeled work
+    extensions: tuple[tuple[str, tuple[dict[str, Any], ...]], ...] = ()  # (key, entries): see EXTENSION_KEYS
 
     @property
     def quality_dict(self) -> dict[str, Any]:
@@ -61,36 +66,6 @@ def resource_slug(path: str) -> str:
     """The project's Pulumi resource name is `project-<slug>`: from the file name, never the title."""
     stem = re.sub(r"\.ya?ml$", "", path.rsplit("/", 1)[-1])
     return re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-")
-
-
-class _TooDeepError(Exception):
-    """Raised by the loader when a document nests deeper than MAX_YAML_DEPTH."""
-
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """The safe loader, refusing a key given twice in one mapping (PyYAML keeps the last one silently)."""
-
-    _depth = 0
-
-    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
-        """Refuse deep nesting while composing, before Python's recursion limit is anywhere near."""
-        self._depth += 1
-        try:
-            if self._depth > MAX_YAML_DEPTH:
-                raise _TooDeepError
-            return super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[str] = set()
-        for key_node, _ in node.value:
-            if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
-                if key_node.value in seen:
-                    raise yaml.constructor.ConstructorError(
-                        None, None, f"the key {key_node.value[:40]!r} appears twice", key_node.start_mark)
-                seen.add(key_node.value)
-        return super().construct_mapping(node, deep)
 
 
 def load_seed_project(base_dir: Path, path: str) -> tuple[SeedProject | None, list[str]]:
@@ -105,12 +80,12 @@ def load_seed_project(base_dir: Path, path: str) -> tuple[SeedProject | None, li
     if not resource_slug(path):
         fail("its file name has no letter or digit to name its Pulumi resource (project-<name>); "
              "fix: rename it, e.g. my-project.yaml")
-    file, text, problem = _read(root, root, path, "a path relative to the repo root")
+    file, text, problem = read_file(root, root, path, "a path relative to the repo root")
     if problem:
         fail(problem)
         return None, problems
-    doc = _parse_yaml(text, fail)
-    if doc is _UNREADABLE:
+    doc = parse_yaml(text, fail)
+    if doc is UNREADABLE:
         return None, problems
     if not isinstance(doc, dict):
         fail("must be a mapping with title and labelConfig; fix: see seed/projects/ for examples")
@@ -124,58 +99,44 @@ def load_seed_project(base_dir: Path, path: str) -> tuple[SeedProject | None, li
         fail(f"title {show(title)} must be text of {low} to {high} characters (Label Studio refuses others); "
              "fix: write such a title")
         title = ""
-    description = doc.get("description")
-    if description is None:  # `description:` with nothing after it: none
-        description = ""
-    elif not isinstance(description, str):  # e.g. `description: No`, a YAML boolean
-        fail(f"description {show(description)} must be text; fix: quote it")
-        description = ""
+    description, instructions, color = (_text(doc, key, fail) for key in ("description", "instructions", "color"))
+    if color and not COLOR.fullmatch(color):
+        fail(f"color {show(color)} is not a colour; fix: write #RRGGBB, e.g. '#1F77B4' (quoted: # starts a comment)")
+    allow = doc.get("allowDeleteWithAnnotations", False)
+    if not isinstance(allow, bool):
+        fail(f"allowDeleteWithAnnotations {show(allow)} must be true or false; fix: write true or false, unquoted")
 
     config = _label_config(root, file, doc, fail)
     quality = _quality({} if doc.get("quality") is None else doc["quality"], fail)
+    extensions = _extensions(doc, fail)
     if problems:
         return None, problems
-    return SeedProject(path, title.strip(), description, config, quality), problems
+    return SeedProject(path, title.strip(), description, config, quality, instructions, color, allow is True,
+                       extensions), problems
 
 
-def _read(root: Path, base: Path, path: str, hint: str) -> tuple[Path, str, str | None]:
-    """(file, its text, problem): `path` relative to `base`, which must stay inside `root`."""
-    if "\x00" in path:
-        return base, "", f"the path holds a NUL character; fix: give {hint}"
-    try:
-        file = (base / path).resolve()
-    except (OSError, RuntimeError) as err:  # RuntimeError: a symlink loop
-        return base, "", f"cannot be resolved ({err}); fix: give {hint}"
-    if not file.is_relative_to(root):
-        return file, "", f"is outside the repository; fix: keep it in the repo and give {hint}"
-    try:
-        if file.exists() and not file.is_file():
-            return file, "", f"is not a regular file; fix: give {hint}"
-        with file.open("rb") as handle:
-            data = handle.read(MAX_FILE_BYTES + 1)
-    except OSError as err:
-        return file, "", f"cannot be read ({err.strerror}); fix: give {hint}"
-    if len(data) > MAX_FILE_BYTES:
-        return file, "", f"is larger than {MAX_FILE_BYTES // 1024} KiB; fix: shorten it"
-    try:
-        return file, data.decode("utf-8"), None
-    except UnicodeDecodeError as err:
-        return file, "", f"is not UTF-8 text (byte {data[err.start]:#04x} at offset {err.start}); fix: save it as UTF-8"
+def _text(doc: dict[Any, Any], key: str, fail: Fail) -> str:
+    value = doc.get(key)
+    if value is None:  # `key:` with nothing after it: none
+        return ""
+    if not isinstance(value, str):  # e.g. `description: No`, a YAML boolean
+        fail(f"{key} {show(value)} must be text; fix: quote it")
+        return ""
+    return value
 
 
-def _parse_yaml(text: str, fail: Fail) -> Any:
-    """The document, or _UNREADABLE with the problem recorded (one line, no quoted source)."""
-    try:
-        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        fail(f"is not valid YAML{at} ({err.problem or err.context}); fix: correct the syntax")
-    except yaml.YAMLError as err:
-        fail(f"is not valid YAML ({' '.join(str(err).split())}); fix: correct the syntax")
-    except _TooDeepError:
-        fail(f"nests more than {MAX_YAML_DEPTH} levels deep; fix: flatten it")
-    return _UNREADABLE
+def _extensions(doc: dict[Any, Any], fail: Fail) -> tuple[tuple[str, tuple[dict[str, Any], ...]], ...]:
+    """Extension point: storages, webhooks and mlBackends, checked here only for their shape."""
+    out = []
+    for key in EXTENSION_KEYS:
+        raw = doc.get(key)
+        if raw is None:
+            continue
+        if not isinstance(raw, list) or not all(isinstance(e, dict) for e in raw):
+            fail(f"{key} {show(raw)} must be a list of mappings; fix: write one `- key: value` entry per item")
+            continue
+        out.append((key, tuple(raw)))
+    return tuple(out)
 
 
 def _label_config(root: Path, file: Path, doc: dict[Any, Any], fail: Fail) -> str:
@@ -188,7 +149,7 @@ def _label_config(root: Path, file: Path, doc: dict[Any, Any], fail: Fail) -> st
         if not isinstance(ref, str):
             fail(f"labelConfigFile {show(ref)} must be a path; fix: give a path relative to this file")
             return ""
-        _, inline, problem = _read(root, file.parent, ref, "a path relative to this file")
+        _, inline, problem = read_file(root, file.parent, ref, "a path relative to this file")
         if problem:
             fail(f"labelConfigFile {show(ref)} {problem}")
             return ""
@@ -196,7 +157,7 @@ def _label_config(root: Path, file: Path, doc: dict[Any, Any], fail: Fail) -> st
     if not isinstance(inline, str):
         fail(f"{where} must be text; fix: write the XML as a YAML block (labelConfig: |)")
         return ""
-    for problem in label_config.problems(inline) or label_config.name_problems(inline):
+    for problem in label_config.problems(inline):
         fail(f"{where} {problem}")
     return inline
 

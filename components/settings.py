@@ -8,6 +8,7 @@ config key, the offending value (never a secret) and the fix.
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,6 +19,7 @@ from components import settings_checks as checks
 from components import settings_kubernetes as k8s_settings
 from components.secret import Secret
 from components.seed_spec import SeedProject, load_seed_project, resource_slug
+from components.seed_users import PASSWORDS_KEY, SeedUser, load_seed_users
 from components.settings_schema import (  # re-exported: the settings' public face
     DEFAULTS,
     LOG_LEVELS,
@@ -181,6 +183,9 @@ def parse(
         ml_memory=k8s_settings.quantity(r, "mlBackendMemory", k8s_settings.MEMORY, "4Gi"),
         seed_api_url=(_url(r, "seedApiUrl", "https://labels.internal.example.com")
                       if r.given("seedApiUrl") else public_url),
+        seed_users=_seed_users(r, base_dir),
+        seed_health_timeout=r.integer("seedHealthTimeoutSeconds", 10, 3600),
+        seed_protect_projects=r.boolean("seedProtectProjects"),
     )
     _cross_checks(r, settings)
     if r.problems:
@@ -432,6 +437,27 @@ def _seed_projects(r: _Reader, base_dir: Path) -> tuple[SeedProject, ...]:
         if project is not None:
             projects.append(project)
     return tuple(projects)
+
+
+def _seed_users(r: _Reader, base_dir: Path) -> tuple[SeedUser, ...]:
+    items = r.raw.get("seedUsers", [])
+    if not isinstance(items, list):
+        r.fail("seedUsers", f"{r.show('seedUsers', items)} is not a list; fix: a YAML list of user files or entries")
+        return ()
+    secret = r.secret(PASSWORDS_KEY)  # reports a plain-text value itself
+    passwords: Any = {}
+    if secret is not None:
+        try:
+            passwords = json.loads(secret.value)
+        except ValueError:
+            passwords = None
+        if not isinstance(passwords, dict):
+            r.fail(PASSWORDS_KEY, "must be a JSON object of names and passwords (the value is not shown); fix: "
+                   f"""`pulumi config set --secret {NAMESPACE}:{PASSWORDS_KEY} '{{"anna": "<password>"}}'`""")
+            passwords = {}
+    if "seedUsers" in r.secret_keys:
+        return ()  # parse() reports the secret list itself; messages about its items would quote them
+    return load_seed_users(base_dir, items, passwords, lambda message: r.fail("seedUsers", message))
 
 
 def _cross_checks(r: _Reader, s: Settings) -> None:

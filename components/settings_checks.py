@@ -159,10 +159,11 @@ def closest_key(key: str, known: Iterable[str]) -> str:
 
 
 def redact_secrets(problems: list[str], secret_values: Iterable[Any]) -> list[str]:
-    """`problems` with every secret value (4+ characters; list items one by one) masked."""
+    """`problems` with every secret value (4+ characters; list items and mapping values one by one) masked."""
     values: set[str] = set()
     for value in secret_values:
-        values.update(str(v) for v in (value if isinstance(value, list) else [value]))
+        items = value if isinstance(value, list) else list(value.values()) if isinstance(value, dict) else [value]
+        values.update(str(v) for v in items)
     for value in sorted((v for v in values if len(v) >= 4), key=len, reverse=True):
         problems = [p.replace(value, "[secret]") for p in problems]
     return problems

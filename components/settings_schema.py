@@ -10,6 +10,7 @@ from typing import Any
 
 from components.secret import Secret
 from components.seed_spec import SeedProject
+from components.seed_users import SeedUser
 
 NAMESPACE = "labelstudio"
 
@@ -94,10 +95,17 @@ DEFAULTS: dict[str, tuple[Any, str]] = {
     "seedApiUrl": ("", "URL seeding reaches Label Studio at from where `pulumi up` runs; empty = publicUrl."),
     # --- end of Kubernetes platform ---
     "seedProjects": ([], "Project files (YAML, relative to the repo) to create after deploy."),
+    # --- seed users and the seed's connection (issue 4) ---
+    "seedUsers": ([], "User files (YAML, relative to the repo) whose users to create after deploy."),
+    "seedUserPasswords": (None, "Seed users' passwords by name, a JSON object (secret): "
+                          """`{"anna": "<password>"}`."""),
+    "seedHealthTimeoutSeconds": (300, "How long each seed resource waits for Label Studio's /health."),
+    "seedProtectProjects": (False, "Mark seeded projects `protect` (production): Pulumi refuses to delete them."),
 }
 
 SECRET_KEYS = frozenset(
-    {"postgresPassword", "postgresSslKey", "redisPassword", "mediaAccessKeyId", "mediaSecretAccessKey"}
+    {"postgresPassword", "postgresSslKey", "redisPassword", "mediaAccessKeyId", "mediaSecretAccessKey",
+     "seedUserPasswords"}
 )
 SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -216,6 +224,9 @@ class Settings:
     ml_cpu: str
     ml_memory: str
     seed_api_url: str  # publicUrl unless seedApiUrl is set
+    seed_users: tuple[SeedUser, ...]
+    seed_health_timeout: int
+    seed_protect_projects: bool
 
     @property
     def image_ref(self) -> str:

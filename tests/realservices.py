@@ -235,11 +235,27 @@ class LabelStudioServer:
     log: Path
     data_dir: Path
     process: subprocess.Popen[bytes] = field(repr=False)
+    argv: tuple[str, ...] = ()
+    env: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     def stop(self) -> None:
         _unregister(self.stop)
         _terminate(self.process)
         shutil.rmtree(self.data_dir, ignore_errors=True)
+
+    def kill_app(self) -> None:
+        """Stop the app process only (same port, data and database stay), as a crash or a redeploy does."""
+        _terminate(self.process)
+
+    def start_app(self) -> None:
+        """Start the app again after `kill_app` (no waiting: callers test that waiting themselves)."""
+        self.process = _spawn(self.argv, log=self.log, env=self.env, cwd=self.data_dir)
+
+    def healthy(self) -> bool:
+        try:
+            return requests.get(self.url + "/health", timeout=5).status_code == 200
+        except requests.RequestException:
+            return False
 
 
 def label_studio_manage_py() -> Path:
@@ -273,13 +289,11 @@ def start_label_studio(env: Mapping[str, str], *, migrate_timeout: float = 300,
         )
     if migrate.returncode != 0:
         raise RuntimeError(f"Label Studio migrations exited {migrate.returncode}\n{log_tail(log)}")
-    process = _spawn(
-        [str(bin_dir / "label-studio"), "start", "--no-browser", "--internal-host", LOOPBACK,
-         "--port", str(port)],
-        log=log, env=full_env, cwd=data_dir,
-    )
+    argv = (str(bin_dir / "label-studio"), "start", "--no-browser", "--internal-host", LOOPBACK,
+            "--port", str(port))
+    process = _spawn(argv, log=log, env=full_env, cwd=data_dir)
     server = LabelStudioServer(f"http://{LOOPBACK}:{port}", env.get("LABEL_STUDIO_USER_TOKEN", ""), log,
-                               data_dir, process)
+                               data_dir, process, argv, full_env)
     _register(server.stop)
     try:
         wait_until(lambda: requests.get(server.url + "/health", timeout=5).status_code == 200,

@@ -203,13 +203,13 @@ SEED_BAD: list[tuple[str, bytes, str]] = [
     ("reflist.yaml", b"title: Good title\nlabelConfigFile: [a, b]\n", "labelConfigFile a list must be a path"),
     ("refdir.yaml", b"title: Good title\nlabelConfigFile: ../cfg\n", "labelConfigFile '../cfg' is not a regular file"),
     ("toname.yaml", b'title: Good title\nlabelConfig: <View><Text name="t" value="$t"/><Choices name="c" toName="tt"><Choice value="a"/></Choices></View>\n',
-     '<Choices> has toName="tt", but no tag is named so; fix: use one of c, t'),
+     'has toName="tt", but no tag is named so; fix: use one of c, t'),
     ("twice.yaml", b'title: Good title\nlabelConfig: <View><Text name="t" value="$t"/><Choices name="t" toName="t"><Choice value="a"/></Choices></View>\n',
      "uses the name 't' on more than one tag"),
     ("both.yaml", b"title: Good title\nlabelConfig: <View/>\nlabelConfigFile: ../cfg/ok.xml\n", "has both or neither of labelConfig and labelConfigFile; fix: give exactly one"),
     ("yamlbool.yaml", (OK + "description: No\n").encode(), "description False must be text; fix: quote it"),
     ("qualityfalse.yaml", (OK + "quality: false\n").encode(), "quality must be a mapping of settings, not False"),
-    ("ns.yaml", b'title: Good title\nlabelConfig: <v:View xmlns:v="urn:x"/>\n', "root tag is <{urn:x}View>; the root must be <View>"),
+    ("novalue.yaml", b'title: Good title\nlabelConfig: <View><Text name="t"/></View>\n', "labelConfig <View><Text>: 'value' is a required property"),
 ]
 
 

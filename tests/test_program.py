@@ -56,7 +56,8 @@ def test_dev_plan_holds_the_whole_docker_stack() -> None:
     assert {"postgres-password", "django-secret-key", "admin-password", "admin-token",
             "minio-access-key", "minio-secret-key", "minio-kms-key"} <= randoms
     dynamic = [r for r in p.resources if r.type.startswith(DYNAMIC_PREFIX)]
-    assert {r.name for r in dynamic} == {"media-bucket", "project-product-photos", "project-support-tickets"}
+    assert {r.name for r in dynamic} == {"media-bucket", "project-product-photos", "project-support-tickets",
+                                         "user-labeling-lead", "user-annotator-one", "user-reviewer"}
 
 
 def test_components_nest_under_label_studio() -> None:
@@ -81,11 +82,31 @@ def test_app_waits_for_a_successful_migration_and_runs_without_migrating() -> No
     assert app.inputs()["command"] == ["label-studio-uwsgi"]
 
 
-def test_seed_projects_wait_for_the_web_tier() -> None:
+def test_seed_projects_and_users_wait_for_the_web_tier() -> None:
     p = plan("dev")
     nginx = p.named("nginx", CONTAINER)  # depending on the WebTier component means on its children
-    for project in (p.named("project-product-photos"), p.named("project-support-tickets")):
-        assert nginx.urn in project.dependencies
+    seed = p.named("seed")
+    assert seed.type == "labelstudio:index:Seed" and seed.parent == p.named("label-studio").urn
+    for name in ("project-product-photos", "project-support-tickets", "user-labeling-lead", "user-reviewer"):
+        assert nginx.urn in p.named(name).dependencies, name
+        assert p.named(name).parent == seed.urn
+
+
+def test_seed_inputs_from_the_dev_stack_files() -> None:
+    p = plan("dev")
+    photos = p.named("project-product-photos").inputs()
+    assert photos["allow_delete_with_annotations"] is False and photos["health_timeout_seconds"] == 300
+    assert photos["instructions"].startswith("<p>") and photos["color"] == "#4E79A7"
+    lead = p.named("user-labeling-lead").inputs()
+    assert (lead["email"], lead["username"], lead["first_name"]) == ("lead@example.com", "labeling-lead", "Lena")
+    assert "user-labeling-lead-password" in {r.name for r in p.resources if r.type.startswith("random:")}
+    assert p.named("user-reviewer").inputs().get("password") is None  # no password: cannot log in until reset
+
+
+def test_prod_protects_seeded_projects_and_dev_does_not() -> None:
+    assert [r.protect for r in plan("prod").resources if r.name.startswith("project-")] == [True]
+    assert [r.protect for r in plan("dev").resources if r.name.startswith("project-")] == [False, False]
+    assert not any(r.protect for r in plan("prod").resources if not r.name.startswith("project-"))
 
 
 def test_only_nginx_and_minio_publish_ports_and_only_on_loopback() -> None:
@@ -304,6 +325,6 @@ def test_docker_never_auto_assigns_the_fixed_ssrf_addresses() -> None:
 def test_the_same_resource_name_twice_fails_like_the_engine(monkeypatch: pytest.MonkeyPatch) -> None:
     from tools.plan import DuplicateResourceError
 
-    monkeypatch.setattr("components.labelstudio.resource_slug", lambda _path: "same")
+    monkeypatch.setattr("components.seed.resource_slug", lambda _path: "same")
     with pytest.raises(DuplicateResourceError, match="project-same"):
         run("dev")

@@ -12,11 +12,13 @@ import requests
 
 from components.providers.common import UNKNOWN
 from tests.dynamic_engine import ProviderServer, Registered, log_records, registered_inputs, rpc_error_text
+from tests.faultproxy import fault_proxy
 from tests.realservices import LabelStudioServer, free_port
 
 LABEL_CONFIG = ('<View><Text name="text" value="$text"/><Choices name="sentiment" toName="text">'
                 '<Choice value="Positive"/><Choice value="Negative"/></Choices></View>')
-# Well-formed with a <View> root, so it passes check(); Label Studio itself refuses it.
+# check() refuses it too; the refusal tests send it straight to create/update, as if it had slipped
+# past (the server may refuse what no local check can know, e.g. a config its annotations contradict).
 REFUSED_BY_SERVER = '<View><Choices name="c" toName="nowhere"><Choice value="a"/></Choices></View>'
 TITLE = "Sentiment review 7f3a"
 
@@ -113,6 +115,9 @@ def test_diff_uses_state_only_and_replaces_only_for_a_new_api_url(engine: Provid
     assert engine.diff(urn, "7", olds, {**news, "api_token": "rotated-token-123"}) == ("DIFF_SOME", [])
     assert engine.diff(urn, "7", olds, {**news, "title": UNKNOWN}) == ("DIFF_SOME", [])
     assert engine.diff(urn, "7", olds, {**news, "api_url": UNKNOWN}) == ("DIFF_SOME", [])
+    # a state written before instructions, colour and the delete allowance existed: nothing to do
+    older = {k: v for k, v in olds.items() if k not in ("instructions", "color", "allow_delete_with_annotations")}
+    assert engine.diff(urn, "7", older, news) == ("DIFF_NONE", [])
 
 
 def test_check_reports_every_bad_input_at_preview(engine: ProviderServer, declared: Registered) -> None:
@@ -127,7 +132,7 @@ def test_check_reports_every_bad_input_at_preview(engine: ProviderServer, declar
                     "show_skip_button must be a bool", "quality.overlap is not a known setting"):
         assert any(problem in f for f in failures), problem
     for config, problem in (("<!DOCTYPE x [<!ENTITY a 'b'>]><View/>", "DTD or entity"),
-                            ("<Data/>", "root tag is <Data>")):
+                            ('<View><Text name="t"/></View>', "'value' is a required property")):
         _, failures = engine.check(urn, {}, {**declared.inputs, "label_config": config})
         assert len(failures) == 1 and problem in failures[0]
     unknown = {**declared.inputs, "title": UNKNOWN, "label_config": UNKNOWN, "api_url": UNKNOWN,
@@ -139,7 +144,7 @@ def test_label_studio_refusals_are_readable(engine: ProviderServer, declared: Re
                                            label_studio: LabelStudioServer) -> None:
     urn = declared.urn("reviews")
     with pytest.raises(grpc.RpcError) as refused:
-        create(engine, declared, label_config=REFUSED_BY_SERVER)
+        engine.create(urn, {**declared.inputs, "label_config": REFUSED_BY_SERVER})
     message = rpc_error_text(refused.value)
     assert "Label Studio refused to create the project (HTTP 400): label_config:" in message
     assert "nowhere" in message
@@ -192,3 +197,59 @@ def test_delete_refuses_to_lose_annotations(engine: ProviderServer, declared: Re
     assert api(label_studio, "DELETE", f"/api/annotations/{done.json()['id']}/").status_code == 204
     engine.delete(urn, id_, outs)
     assert api(label_studio, "GET", f"/api/projects/{id_}/").status_code == 404
+
+
+def test_instructions_colour_and_replace(engine: ProviderServer, declared: Registered,
+                                         label_studio: LabelStudioServer) -> None:
+    urn = declared.urn("reviews")
+    inputs = {**declared.inputs, "instructions": "<p>Label the <b>tone</b>.</p>", "color": "#1F77B4"}
+    id_, state = create(engine, declared, instructions=inputs["instructions"], color=inputs["color"])
+    live = api(label_studio, "GET", f"/api/projects/{id_}/").json()
+    assert (live["expert_instruction"], live["show_instruction"], live["color"]) == (
+        inputs["instructions"], True, "#1F77B4")
+    _, refreshed = engine.read(urn, id_, state, inputs)
+    assert engine.diff(urn, id_, refreshed, inputs) == ("DIFF_NONE", [])
+    api(label_studio, "PATCH", f"/api/projects/{id_}/", color="#000000")  # drift, field by field
+    _, refreshed = engine.read(urn, id_, state, inputs)
+    assert refreshed["color"] == "#000000" and refreshed["title"] == TITLE
+    assert engine.diff(urn, id_, refreshed, inputs) == ("DIFF_SOME", [])
+    state = engine.update(urn, id_, refreshed, {**inputs, "instructions": ""})
+    live = api(label_studio, "GET", f"/api/projects/{id_}/").json()
+    assert (live["expert_instruction"], live["show_instruction"], live["color"]) == ("", False, "#1F77B4")
+    _, failures = engine.check(urn, {}, {**inputs, "color": "blue"})
+    assert failures == ["color: color 'blue' must be #RRGGBB, e.g. #1F77B4"]
+    # another URL is another server, so another project: a replace, created before the old one goes
+    # (here the "other server" is the same Label Studio behind a loopback proxy)
+    with fault_proxy(label_studio.url) as proxy:
+        other = {**inputs, "api_url": proxy.url}
+        assert engine.diff(urn, id_, state, other) == ("DIFF_SOME", ["api_url"])
+        new_id, new_state = engine.create(urn, engine.check(urn, state, other)[0])
+        engine.delete(urn, id_, state)
+        assert new_id != id_ and api(label_studio, "GET", f"/api/projects/{id_}/").status_code == 404
+        live = api(label_studio, "GET", f"/api/projects/{new_id}/").json()
+        assert (live["title"], live["color"]) == (TITLE, "#1F77B4")
+        engine.delete(urn, new_id, new_state)
+
+
+def test_delete_with_annotations_goes_through_only_when_allowed(engine: ProviderServer, declared: Registered,
+                                                               label_studio: LabelStudioServer) -> None:
+    urn = declared.urn("reviews")
+    id_, outs = create(engine, declared)
+    task = api(label_studio, "POST", f"/api/projects/{id_}/tasks/", data={"text": "Loud fan"}).json()
+    for choice, cancelled in (("Negative", False), ("Positive", True)):  # a skipped one counts too
+        done = api(label_studio, "POST", f"/api/tasks/{task['id']}/annotations/", was_cancelled=cancelled, result=[{
+            "from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": [choice]}}])
+        assert done.status_code == 201, done.text
+    with pytest.raises(grpc.RpcError) as refused:
+        engine.delete(urn, id_, outs)
+    message = rpc_error_text(refused.value)
+    assert f"project {id_} holds 2 annotations" in message and "allowDeleteWithAnnotations: true" in message
+    assert api(label_studio, "GET", f"/api/projects/{id_}/").json()["total_annotations_number"] == 1  # kept
+
+    allowed = {**declared.inputs, "allow_delete_with_annotations": True}
+    assert engine.diff(urn, id_, outs, allowed) == ("DIFF_SOME", [])
+    outs = engine.update(urn, id_, outs, allowed)  # the allowance reaches the state, no API call
+    engine.delete(urn, id_, outs)
+    assert api(label_studio, "GET", f"/api/projects/{id_}/").status_code == 404
+    deleted = [r for r in log_records(engine.log) if r["event"] == "deleted" and r.get("project_id") == int(id_)]
+    assert deleted and deleted[-1]["annotations_deleted"] == 2

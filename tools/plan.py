@@ -124,6 +124,8 @@ class PlanMocks(pulumi.runtime.Mocks):
             outputs["status"] = {"succeeded": 1, "conditions": [{"type": "Complete", "status": "True"}]}
         elif args.typ == "pulumi-python:dynamic/labelstudio:Project":
             outputs.setdefault("project_id", 1)
+        elif args.typ == "pulumi-python:dynamic/labelstudio:User":
+            outputs.setdefault("user_id", 1)
         return f"{args.name}-id", outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:

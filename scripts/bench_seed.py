@@ -1,0 +1,155 @@
+"""Benchmark the seed providers against one real Label Studio (prints figures; no pass/fail).
+
+    .venv/bin/python scripts/bench_seed.py [--n 100] [--url URL --token TOKEN]
+
+Without --url it starts PostgreSQL and Label Studio 1.23.2 as the tests do (loopback only).
+Figures:
+- N project creates through the Project provider versus a bare label-studio-sdk loop doing the
+  same creates, interleaved in rounds so both see the same server state (target: <= 1.1x);
+- HTTP calls per provider operation, counted from the provider's own JSON log lines: create,
+  no-op diff (target 0), refresh read (target <= 1 GET per resource), update, delete; and the
+  same for a User with a password (invite signup).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import secrets
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from label_studio_sdk import LabelStudio
+
+from components.providers.project import ProjectProvider
+from components.providers.user import UserProvider
+
+CONFIG = ('<View><Text name="text" value="$text"/><Choices name="sentiment" toName="text">'
+          '<Choice value="Positive"/><Choice value="Negative"/></Choices></View>')
+
+
+def calls_of(action: Callable[[], Any]) -> tuple[Any, list[str]]:
+    """Run `action`, returning its result and the HTTP calls its provider logged ("GET /path")."""
+    captured = io.StringIO()
+    with contextlib.redirect_stderr(captured):
+        result = action()
+    records = [json.loads(line) for line in captured.getvalue().splitlines() if line.startswith("{")]
+    return result, [f"{r['method']} {r['path']}" for r in records if r.get("event") == "call"]
+
+
+def start_label_studio() -> tuple[str, str, Callable[[], None]]:
+    from tests.realservices import start_label_studio as start
+    from tests.realservices import start_postgres
+
+    postgres = start_postgres()
+    token = "bench-token-" + secrets.token_hex(8)
+    ls = start({
+        "DJANGO_DB": "default", "POSTGRE_NAME": postgres.create_database(), "POSTGRE_USER": postgres.user,
+        "POSTGRE_PASSWORD": postgres.password, "POSTGRE_HOST": postgres.host, "POSTGRE_PORT": str(postgres.port),
+        "SECRET_KEY": "bench-secret-key-" + secrets.token_hex(20), "LABEL_STUDIO_USERNAME": "bench@example.com",
+        "LABEL_STUDIO_PASSWORD": "bench-admin-password", "LABEL_STUDIO_USER_TOKEN": token,
+        "LABEL_STUDIO_ENABLE_LEGACY_API_TOKEN": "true", "SKIP_DB_MIGRATIONS": "true",
+        "SENTRY_DSN": "", "FRONTEND_SENTRY_DSN": "", "LATEST_VERSION_CHECK": "false", "COLLECT_ANALYTICS": "false",
+    })
+
+    def stop() -> None:
+        ls.stop()
+        postgres.stop()
+    return ls.url, token, stop
+
+
+def bench_creates(url: str, token: str, n: int, rounds: int = 10) -> None:
+    provider, sdk = ProjectProvider(), LabelStudio(base_url=url, api_key=token)
+    sdk.projects.list()  # warm the SDK's connection and the server before timing
+    props = {"api_url": url, "api_token": token, "label_config": CONFIG, "description": "",
+             "health_timeout_seconds": 60}
+    made_by_provider: list[str] = []
+    made_by_sdk: list[int] = []
+    times: dict[str, list[float]] = {"provider": [], "sdk": []}
+    per_round = max(1, n // rounds)
+    for round_ in range(rounds):
+        for kind in (("provider", "sdk") if round_ % 2 == 0 else ("sdk", "provider")):
+            started = time.perf_counter()
+            for i in range(per_round):
+                title = f"Bench {kind} {round_}-{i}"
+                if kind == "provider":
+                    with contextlib.redirect_stderr(io.StringIO()):
+                        made_by_provider.append(provider.create({**props, "title": title}).id)
+                else:
+                    made_by_sdk.append(int(sdk.projects.create(title=title, label_config=CONFIG).id or 0))
+            times[kind].append(time.perf_counter() - started)
+    total = {k: sum(v) for k, v in times.items()}
+    count = per_round * rounds
+    print(f"{count} project creates, {rounds} interleaved rounds")
+    for kind in ("provider", "sdk"):
+        print(f"  {kind:8}: {total[kind]:7.2f} s total, {1000 * total[kind] / count:6.1f} ms per create, "
+              f"round median {statistics.median(times[kind]):.2f} s")
+    print(f"  provider / sdk = {total['provider'] / total['sdk']:.3f}x  (target <= 1.1x)")
+    with contextlib.redirect_stderr(io.StringIO()):
+        for id_ in made_by_provider:
+            provider.delete(id_, {**props, "title": "x"})
+    for pk in made_by_sdk:
+        sdk.projects.delete(id=pk)
+
+
+def bench_calls(url: str, token: str) -> None:
+    project, user = ProjectProvider(), UserProvider()
+    props = {"api_url": url, "api_token": token, "title": "Bench calls", "label_config": CONFIG,
+             "description": "", "quality": {"maximum_annotations": 2}, "health_timeout_seconds": 60}
+    print("HTTP calls per operation (from the provider's JSON log lines)")
+    created, calls = calls_of(lambda: project.create(props))
+    print(f"  project create   : {len(calls)}  {calls}")
+    state = created.outs
+    diff, calls = calls_of(lambda: project.diff(created.id, state, props))
+    print(f"  project no-op diff: {len(calls)}  changes={diff.changes}  (target 0)")
+    _, calls = calls_of(lambda: project.read(created.id, state))
+    print(f"  project read     : {len(calls)}  {calls}  (target <= 1 GET)")
+    news = {**props, "description": "updated"}
+    _, calls = calls_of(lambda: project.update(created.id, state, news))
+    print(f"  project update   : {len(calls)}  {calls}")
+    _, calls = calls_of(lambda: project.delete(created.id, news))
+    print(f"  project delete   : {len(calls)}  {calls}")
+
+    uprops = {"api_url": url, "api_token": token, "email": f"bench.{secrets.token_hex(3)}@example.com",
+              "password": "bench-user-pass-1", "first_name": "Bench", "health_timeout_seconds": 60}
+    made, calls = calls_of(lambda: user.create(uprops))
+    print(f"  user create (password, invite signup): {len(calls)}  {calls}")
+    diff, calls = calls_of(lambda: user.diff(made.id, made.outs, uprops))
+    print(f"  user no-op diff  : {len(calls)}  changes={diff.changes}  (target 0)")
+    _, calls = calls_of(lambda: user.read(made.id, made.outs))
+    print(f"  user read        : {len(calls)}  {calls}  (target <= 1 GET)")
+    _, calls = calls_of(lambda: user.update(made.id, made.outs, {**uprops, "first_name": "Benched"}))
+    print(f"  user update      : {len(calls)}  {calls}")
+    _, calls = calls_of(lambda: user.delete(made.id, uprops))
+    print(f"  user delete      : {len(calls)}  {calls}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=100, help="project creates per client (default 100)")
+    parser.add_argument("--url", help="an existing Label Studio (else one is started on loopback)")
+    parser.add_argument("--token", help="its legacy API token (with --url)")
+    args = parser.parse_args()
+    stop: Callable[[], None] = lambda: None  # noqa: E731
+    if args.url:
+        url, token = args.url, args.token
+    else:
+        print("starting PostgreSQL and Label Studio ...", flush=True)
+        url, token, stop = start_label_studio()
+    try:
+        bench_calls(url, token)
+        bench_creates(url, token, args.n)
+    finally:
+        stop()
+
+
+if __name__ == "__main__":
+    main()
