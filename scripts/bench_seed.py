@@ -55,8 +55,9 @@ def start_label_studio() -> tuple[str, str, Callable[[], None]]:
         "DJANGO_DB": "default", "POSTGRE_NAME": postgres.create_database(), "POSTGRE_USER": postgres.user,
         "POSTGRE_PASSWORD": postgres.password, "POSTGRE_HOST": postgres.host, "POSTGRE_PORT": str(postgres.port),
         "SECRET_KEY": "bench-secret-key-" + secrets.token_hex(20), "LABEL_STUDIO_USERNAME": "bench@example.com",
-        "LABEL_STUDIO_PASSWORD": "bench-admin-password", "LABEL_STUDIO_USER_TOKEN": token,
-        "LABEL_STUDIO_ENABLE_LEGACY_API_TOKEN": "true", "SKIP_DB_MIGRATIONS": "true",
+        "LABEL_STUDIO_PASSWORD": secrets.token_urlsafe(16), "LABEL_STUDIO_USER_TOKEN": token,
+        "LABEL_STUDIO_ENABLE_LEGACY_API_TOKEN": "true",  # nosec B105 - a boolean flag, not a password
+        "SKIP_DB_MIGRATIONS": "true",
         "SENTRY_DSN": "", "FRONTEND_SENTRY_DSN": "", "LATEST_VERSION_CHECK": "false", "COLLECT_ANALYTICS": "false",
     })
 
@@ -119,7 +120,7 @@ def bench_calls(url: str, token: str) -> None:
     print(f"  project delete   : {len(calls)}  {calls}")
 
     uprops = {"api_url": url, "api_token": token, "email": f"bench.{secrets.token_hex(3)}@example.com",
-              "password": "bench-user-pass-1", "first_name": "Bench", "health_timeout_seconds": 60}
+              "password": secrets.token_urlsafe(12), "first_name": "Bench", "health_timeout_seconds": 60}
     made, calls = calls_of(lambda: user.create(uprops))
     print(f"  user create (password, invite signup): {len(calls)}  {calls}")
     diff, calls = calls_of(lambda: user.diff(made.id, made.outs, uprops))
