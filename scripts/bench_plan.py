@@ -1,8 +1,9 @@
 """Plan time of each repo stack as a ratio to the floor: importing pulumi and its providers.
 
-The floor imports pulumi and the three providers the program uses, pulumi_kubernetes with the
-API groups it declares (the bare `import pulumi_kubernetes` is lazy and loads no resource
-classes, so it would not be a floor any program that uses it can reach).
+The floor imports pulumi and every provider module the program's components import, read from
+their import lines: pulumi_kubernetes with the API groups it declares (the bare `import
+pulumi_kubernetes` is lazy and loads no resource classes, so it would not be a floor any program
+that uses it can reach).
 
     .venv/bin/python scripts/bench_plan.py [--runs N]
 
@@ -12,6 +13,7 @@ on a noisy shared machine. Target: plan <= 1.5x the floor.
 
 from __future__ import annotations
 
+import re
 import statistics
 import subprocess  # nosec B404 - times the plan in child processes of this script
 import sys
@@ -19,8 +21,16 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-FLOOR = ("import pulumi, pulumi_docker, pulumi_random, pulumi_kubernetes.core.v1, pulumi_kubernetes.apps.v1, "
-         "pulumi_kubernetes.batch.v1, pulumi_kubernetes.meta.v1")
+PROVIDER_IMPORT = re.compile(r"^(?:import (pulumi_\w+)|from (pulumi_kubernetes(?:\.\w+)*) import (\w+))", re.M)
+
+
+def provider_modules() -> list[str]:
+    """pulumi and every provider module (with its API groups) that components/ imports."""
+    found = {"pulumi"}
+    for source in sorted((ROOT / "components").rglob("*.py")):
+        for plain, package, name in PROVIDER_IMPORT.findall(source.read_text()):
+            found.add(plain or f"{package}.{name}")
+    return sorted(found)
 TARGET = 1.5
 
 
@@ -36,8 +46,9 @@ def timed(code: str, runs: int) -> float:
 def main() -> int:
     runs = int(sys.argv[sys.argv.index("--runs") + 1]) if "--runs" in sys.argv else 5
     stacks = sorted(p.name.split(".")[1] for p in ROOT.glob("Pulumi.*.yaml"))
-    floor = timed(FLOOR, runs)
-    print(f"floor (import pulumi + docker, random, kubernetes providers): {floor:.2f}s  (median of {runs})")
+    modules = provider_modules()
+    floor = timed("import " + ", ".join(modules), runs)
+    print(f"floor (import {', '.join(modules)}): {floor:.2f}s  (median of {runs})")
     worst = 0.0
     for stack in stacks:
         seconds = timed(f"from tools.plan import run; run({stack!r})", runs)
