@@ -34,6 +34,7 @@ _PIN = re.compile(r"^pulumi==(?P<version>[0-9][0-9A-Za-z.+-]*)\s*(?:#.*)?$")
 _ORG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 SELF_MANAGED = ("s3://", "gs://", "azblob://")
 DOCS = "README.md, section CI/CD (GitOps)"
+DEV_RUNNER = "labelstudio-dev"  # runs-on label of the Docker host's self-hosted runner (the workflows)
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,7 @@ def platform_problems(stack: Stack, env: Mapping[str, str], docker_ok: bool) -> 
             return []
         return [f"stack {stack.name} runs on Docker, but this runner has no running Docker Engine "
                 "(docker info failed); fix: run the job on the dev host's self-hosted runner "
-                f"(label labelstudio-dev) with Docker running ({DOCS})"]
+                f"(label {DEV_RUNNER}) with Docker running ({DOCS})"]
     problems = []
     eks = env.get("CI_EKS_CLUSTER", "").strip()
     kubeconfig_given = env.get("CI_KUBECONFIG_GIVEN", "false") == "true"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess  # nosec B404 - runs the gh CLI with fixed arguments
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 
 LABEL = "drift"
 FAILED = ("failure", "timed_out")
+_NON_SPACE = re.compile(r"\S")
 
 
 def title(stack: str) -> str:
@@ -74,13 +76,14 @@ def gh(args: Sequence[str]) -> str:
 
 
 def conclusions(run: Runner, repo: str, run_id: str) -> dict[str, str]:
-    """Job name -> conclusion ("" while unknown) of this run's jobs."""
-    out = run(["api", "--paginate", f"repos/{repo}/actions/runs/{run_id}/jobs",
-               "--jq", ".jobs[] | [.name, (.conclusion // \"\")] | @tsv"])
-    jobs = {}
-    for line in out.splitlines():
-        name, _, conclusion = line.partition("\t")
-        jobs[name] = conclusion
+    """Job name -> conclusion ("" while unknown) of this run's jobs. `gh api --paginate` prints
+    one JSON page after the other."""
+    out = run(["api", "--paginate", f"repos/{repo}/actions/runs/{run_id}/jobs?per_page=100"])
+    decoder, jobs, at = json.JSONDecoder(), {}, 0
+    while (start := _NON_SPACE.search(out, at)) is not None:
+        page, at = decoder.raw_decode(out, start.start())
+        for job in page.get("jobs", []):
+            jobs[str(job["name"])] = str(job.get("conclusion") or "")
     return jobs
 
 
