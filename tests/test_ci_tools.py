@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tools import ci_check, drift_report
+from tools import ci_check, drift_report, environment_guard
 from tools.ci_check import Stack
 from tools.plan import ROOT
 
@@ -139,7 +139,11 @@ state = json.loads((here / "state.json").read_text())
 args = sys.argv[1:]
 with open(here / "calls.jsonl", "a") as log:
     log.write(json.dumps(args) + "\\n")
-if args[0] == "api":
+if args[0] == "api" and "/environments/" in args[1]:
+    if "environment" not in state:
+        sys.exit("gh: Not Found (HTTP 404)")
+    print(json.dumps(state["environment"]))
+elif args[0] == "api":
     jobs = state["jobs"]
     for page in (jobs[:1], jobs[1:]):  # --paginate prints one JSON page after the other
         print(json.dumps({{"total_count": len(jobs), "jobs": page}}, indent=2))
@@ -152,17 +156,22 @@ elif args[0] not in ("issue", "label"):
 """
 
 
-def run_report(tmp_path: Path, jobs: list[dict[str, Any]], issues: list[dict[str, Any]]) -> tuple[int, list[list[str]], str]:
-    (tmp_path / "state.json").write_text(json.dumps({"jobs": jobs, "issues": issues}))
+def run_gh_tool(tmp_path: Path, state: dict[str, Any], *command: str) -> tuple[int, list[list[str]], str]:
+    """Run `python -m tools.<command>` with the fake gh answering from `state`."""
+    (tmp_path / "state.json").write_text(json.dumps(state))
     gh = tmp_path / "gh"
     gh.write_text(FAKE_GH.format(python=sys.executable))
     gh.chmod(0o755)
     env = {"PATH": f"{tmp_path}:/usr/bin:/bin", "GH_TOKEN": "fake", "GITHUB_REPOSITORY": "o/r", "GITHUB_RUN_ID": "99"}
-    result = subprocess.run([sys.executable, "-m", "tools.drift_report", "dev", "prod"], capture_output=True,
+    result = subprocess.run([sys.executable, "-m", f"tools.{command[0]}", *command[1:]], capture_output=True,
                             text=True, cwd=ROOT, env=env, timeout=60)
     calls_file = tmp_path / "calls.jsonl"
     calls = [json.loads(line) for line in calls_file.read_text().splitlines()] if calls_file.exists() else []
     return result.returncode, calls, result.stdout + result.stderr
+
+
+def run_report(tmp_path: Path, jobs: list[dict[str, Any]], issues: list[dict[str, Any]]) -> tuple[int, list[list[str]], str]:
+    return run_gh_tool(tmp_path, {"jobs": jobs, "issues": issues}, "drift_report", "dev", "prod")
 
 
 def job(name: str, conclusion: str | None) -> dict[str, Any]:
@@ -203,3 +212,42 @@ def test_the_report_needs_its_environment() -> None:
     result = subprocess.run([sys.executable, "-m", "tools.drift_report", "dev"], capture_output=True, text=True,
                             cwd=ROOT, env=env, timeout=60)
     assert result.returncode == 2 and "GH_TOKEN, GITHUB_REPOSITORY, GITHUB_RUN_ID not set" in result.stderr
+
+
+# --- production environment guard --------------------------------------------------------------------
+
+PROTECTED = {
+    "name": "production",
+    "protection_rules": [
+        {"id": 1, "type": "wait_timer", "wait_timer": 0},
+        {"id": 2, "type": "required_reviewers", "prevent_self_review": True,
+         "reviewers": [{"type": "Team", "reviewer": {"id": 5, "slug": "platform"}}]},
+        {"id": 3, "type": "branch_policy"}],
+    "deployment_branch_policy": {"protected_branches": True, "custom_branch_policies": False},
+}
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    ({}, []),
+    ({"protection_rules": []}, ["requires no reviewer"]),
+    ({"protection_rules": [{"id": 2, "type": "required_reviewers", "reviewers": []}]}, ["requires no reviewer"]),
+    ({"deployment_branch_policy": None}, ["lets any branch deploy"]),
+    ({"protection_rules": [], "deployment_branch_policy": None}, ["requires no reviewer", "lets any branch deploy"]),
+])
+def test_environment_guard_problems(change: dict[str, Any], expected: list[str]) -> None:
+    found = environment_guard.problems("production", {**PROTECTED, **change})
+    assert [any(text in problem for problem in found) for text in expected] == [True] * len(expected)
+    assert len(found) == len(expected)
+    assert all("fix: Settings > Environments > production" in problem for problem in found)
+
+
+def test_environment_guard_against_githubs_answers(tmp_path: Path) -> None:
+    code, calls, out = run_gh_tool(tmp_path, {"environment": PROTECTED}, "environment_guard", "production")
+    assert code == 0, out
+    assert calls == [["api", "repos/o/r/environments/production"]]
+    code, _, out = run_gh_tool(tmp_path, {"environment": {"name": "production", "protection_rules": [],
+                                                          "deployment_branch_policy": None}},
+                               "environment_guard", "production")
+    assert code == 1 and "requires no reviewer" in out and "lets any branch deploy" in out
+    code, _, out = run_gh_tool(tmp_path, {}, "environment_guard", "production")  # no answer: fail closed
+    assert code == 1 and "cannot read environment production" in out and "HTTP 404" in out

@@ -40,7 +40,7 @@ STACKS = sorted(p.name.split(".")[1] for p in ROOT.glob("Pulumi.*.yaml"))
 PERMISSIONS = {
     ("pulumi-preview", "preview"): {"contents": "read", "pull-requests": "write", "id-token": "write"},
     ("pulumi-deploy", "dev"): {"contents": "read", "id-token": "write"},
-    ("pulumi-deploy", "prod"): {"contents": "read", "id-token": "write"},
+    ("pulumi-deploy", "prod"): {"contents": "read", "actions": "read", "id-token": "write"},
     ("pulumi-drift", "drift"): {"contents": "read", "id-token": "write"},
     ("pulumi-drift", "report"): {"contents": "read", "actions": "read", "issues": "write"},
 }
@@ -229,6 +229,10 @@ def test_merges_deploy_dev_then_prod_behind_the_production_environment() -> None
         # Two updates of one stack never overlap, and none is cancelled half-way.
         assert job["concurrency"] == {"group": f"pulumi-up-{stack}", "cancel-in-progress": False}
     assert deploy["jobs"]["prod"]["needs"] == "dev"  # promotion: prod only after dev succeeded
+    # ... and prod refuses an environment that GitHub created unprotected, before preparing anything.
+    steps = deploy["jobs"]["prod"]["steps"]
+    assert steps[1]["run"] == "python3 -m tools.environment_guard production"
+    assert steps[1]["env"] == {"GH_TOKEN": "${{ github.token }}"}
 
 
 def test_the_drift_check_refreshes_expects_no_changes_and_reports() -> None:

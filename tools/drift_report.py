@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import subprocess  # nosec B404 - runs the gh CLI with fixed arguments
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+
+from tools.gh import Runner, gh, pages
 
 LABEL = "drift"
 FAILED = ("failure", "timed_out")
-_NON_SPACE = re.compile(r"\S")
 
 
 def title(stack: str) -> str:
@@ -64,27 +63,11 @@ program says, or change the program in a pull request to accept the new state.
 This issue is updated by every failing check and closed by the first check that finds no drift."""
 
 
-Runner = Callable[[Sequence[str]], str]
-
-
-def gh(args: Sequence[str]) -> str:
-    result = subprocess.run(["gh", *args], capture_output=True, text=True, timeout=120,  # noqa: S603, S607 - gh CLI, fixed arguments
-                            check=False)
-    if result.returncode != 0:
-        raise RuntimeError(f"gh {args[0]} {args[1] if len(args) > 1 else ''} failed: {result.stderr.strip()[-500:]}")
-    return result.stdout
-
-
 def conclusions(run: Runner, repo: str, run_id: str) -> dict[str, str]:
     """Job name -> conclusion ("" while unknown) of this run's jobs. `gh api --paginate` prints
     one JSON page after the other."""
     out = run(["api", "--paginate", f"repos/{repo}/actions/runs/{run_id}/jobs?per_page=100"])
-    decoder, jobs, at = json.JSONDecoder(), {}, 0
-    while (start := _NON_SPACE.search(out, at)) is not None:
-        page, at = decoder.raw_decode(out, start.start())
-        for job in page.get("jobs", []):
-            jobs[str(job["name"])] = str(job.get("conclusion") or "")
-    return jobs
+    return {str(job["name"]): str(job.get("conclusion") or "") for page in pages(out) for job in page.get("jobs", [])}
 
 
 def open_issues(run: Runner, repo: str) -> dict[str, int]:
@@ -136,7 +119,7 @@ def main(argv: list[str]) -> int:
         return 2
     try:
         report(argv, os.environ)
-    except RuntimeError as err:
+    except RuntimeError as err:  # GhError included
         print(f"drift_report: {err}", file=sys.stderr)
         return 1
     return 0
