@@ -111,7 +111,7 @@ def alerts(scope: Scope) -> list[Alert]:
         Alert("LabelStudioBackupFailed",
               f"kube_job_status_failed{{{backups}}} > 0"
               f" and on(namespace, job_name) (time() - kube_job_status_start_time{{{backups}}} < {day})",
-              "0m", "warning", "A database backup Job failed in the last day",
+              "1m", "warning", "A database backup Job failed in the last day",
               f"kubectl -n {ns} logs job/<job>; then run one by hand: "
               f"kubectl -n {ns} create job --from=cronjob/{BACKUP_CRONJOB} {BACKUP_CRONJOB}-manual"),
         Alert("LabelStudioBackupMissing",
