@@ -173,6 +173,9 @@ class DockerPlatform:
             wait_timeout=300,
             labels=labels,
         )
+        # Fixed container names and published host ports cannot exist twice: a replaced container
+        # (a new image on upgrade) goes before its successor is created.
         return docker.Container(
-            spec.name, args, pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on))
+            spec.name, args, pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on),
+                                                    delete_before_replace=True)
         )

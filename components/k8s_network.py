@@ -29,8 +29,9 @@ def _ports(ports: tuple[int, ...], protocol: str = "TCP") -> list[net.NetworkPol
 
 
 def service_policy(spec: ServiceSpec, selector: dict[str, str], instance: str, controller_namespace: str,
-                   egress_cidrs: tuple[str, ...]) -> net.NetworkPolicySpecArgs:
-    """Ingress: its callers (and the ingress controller when public) on its ports only.
+                   egress_cidrs: tuple[str, ...], scraper_namespace: str | None = None) -> net.NetworkPolicySpecArgs:
+    """Ingress: its callers (and the ingress controller when public) on its ports only; with
+    `scraper_namespace` (Prometheus), that namespace on the metrics port only.
     Egress: the services it calls, and its external ports to the configured CIDRs."""
     ports = tuple(p.container for p in spec.ports)
     ingress: list[net.NetworkPolicyIngressRuleArgs] = []
@@ -44,6 +45,11 @@ def service_policy(spec: ServiceSpec, selector: dict[str, str], instance: str, c
             from_=[net.NetworkPolicyPeerArgs(namespace_selector=meta.LabelSelectorArgs(
                 match_labels={NAMESPACE_LABEL: controller_namespace}))],
             ports=_ports(ports)))
+    if spec.metrics_port is not None and scraper_namespace:
+        ingress.append(net.NetworkPolicyIngressRuleArgs(
+            from_=[net.NetworkPolicyPeerArgs(namespace_selector=meta.LabelSelectorArgs(
+                match_labels={NAMESPACE_LABEL: scraper_namespace}))],
+            ports=_ports((spec.metrics_port,))))
     egress = [net.NetworkPolicyEgressRuleArgs(to=[net.NetworkPolicyPeerArgs(pod_selector=meta.LabelSelectorArgs(
         match_labels={NAME_LABEL: name, "app.kubernetes.io/instance": instance}))]) for name in spec.calls]
     if spec.external_ports:

@@ -38,3 +38,8 @@ def object_name(resource: core.Namespace | core.ServiceAccount | core.Secret | b
 def label_value(text: str) -> str:
     """`text` as a label value: at most 63 of [A-Za-z0-9_.-], alphanumeric at both ends."""
     return re.sub(r"[^A-Za-z0-9_.-]", "-", text)[:63].strip("-_.")
+
+
+def service_port_name(port: int) -> str:
+    """The name of a Service port (what a ServiceMonitor endpoint refers to)."""
+    return f"tcp-{port}"

@@ -19,6 +19,7 @@ from typing import Any
 
 import pulumi
 import pulumi_kubernetes as kubernetes
+from pulumi_kubernetes import apiextensions
 from pulumi_kubernetes.apps import v1 as apps
 from pulumi_kubernetes.autoscaling import v2 as autoscaling
 from pulumi_kubernetes.batch import v1 as batch
@@ -29,7 +30,7 @@ from pulumi_kubernetes.policy import v1 as policy
 
 from components import k8s_network, k8s_pod, k8s_web, ssrf
 from components.k8s_checkov import skip_annotations
-from components.k8s_objects import StepFailedError, label_value, object_name, require_complete
+from components.k8s_objects import StepFailedError, label_value, object_name, require_complete, service_port_name
 from components.settings import Settings
 from components.spec import ServiceSpec
 
@@ -124,8 +125,9 @@ class KubernetesPlatform:
         if not spec.run_to_completion:
             self._services(spec, opts, headless=claims)
         k8s = self.settings.kubernetes
+        monitoring = self.settings.monitoring
         flows = k8s_network.service_policy(spec, selector_labels, self.instance, k8s.ingress_controller_namespace,
-                                           k8s.egress_cidrs)
+                                           k8s.egress_cidrs, monitoring.namespace if monitoring.enabled else None)
         net.NetworkPolicy(f"{spec.name}-network", metadata=self._meta(spec, name=spec.name), spec=flows, opts=opts)
         template = k8s_pod.pod_template(spec, {**labels, **k8s_network.call_labels(spec)}, refs, claims)
         annotations: dict[str, pulumi.Input[str]] = {**skip_annotations(spec)}
@@ -231,7 +233,7 @@ class KubernetesPlatform:
                     type="ClusterIP",
                     cluster_ip=cluster_ip,
                     selector=self._selector(spec),
-                    ports=[core.ServicePortArgs(name=f"tcp-{p.container}", port=p.container,
+                    ports=[core.ServicePortArgs(name=service_port_name(p.container), port=p.container,
                                                 target_port=p.container, protocol="TCP") for p in spec.ports],
                 ),
                 opts=opts,
@@ -253,10 +255,19 @@ class KubernetesPlatform:
         return meta.ObjectMetaArgs(name=name, namespace=self.namespace_name, labels=self._labels(spec),
                                    annotations=annotations or None)
 
-    def _meta_for(self, name: str, component: str) -> meta.ObjectMetaArgs:
+    def _meta_for(self, name: str, component: str, extra_labels: Mapping[str, str] | None = None
+                  ) -> meta.ObjectMetaArgs:
         """Metadata of a namespace-wide object (not of one spec)."""
         return meta.ObjectMetaArgs(name=name, namespace=self.namespace_name, labels={
-            **self._common_labels(PART_OF), "app.kubernetes.io/component": component})
+            **(extra_labels or {}), **self._common_labels(PART_OF), "app.kubernetes.io/component": component})
+
+    def custom_resource(self, name: str, api_version: str, kind: str, spec: dict[str, Any],
+                        parent: pulumi.Resource, labels: Mapping[str, str],
+                        depends_on: Sequence[pulumi.Resource] = ()) -> apiextensions.CustomResource:
+        """A namespaced custom resource (e.g. monitoring.coreos.com/v1) of this stack, named `name`."""
+        return apiextensions.CustomResource(
+            name, api_version=api_version, kind=kind, metadata=self._meta_for(name, "monitoring", labels),
+            spec=spec, opts=self._opts(parent, depends_on=list(depends_on)))
 
     def _common_labels(self, name: str) -> dict[str, str]:
         return {

@@ -34,6 +34,10 @@ class LabelStudio(pulumi.ComponentResource):
         self.cache = Cache("cache", settings, platform, child) if settings.redis.enabled else None
         self.media = MediaBucket("media", settings, platform, child)
         secret_key, self.admin_password, self.admin_token = generate_secrets(self)
+        if settings.admin_api_token is not None:
+            # Rotated in Label Studio (the bootstrap token is applied on a new database only): the
+            # token seeding and the ML backend use, and the one a new database would start with.
+            self.admin_token = settings.admin_api_token.output()
 
         allowed = [platform.ssrf_address("minio")] if settings.media.mode == "minio" else []
         if settings.ml_backend.enabled:
@@ -60,6 +64,13 @@ class LabelStudio(pulumi.ComponentResource):
         self.web = WebTier("web", settings, platform, endpoints, refs, after, child)
         self.ml_backend = (MLBackend("ml-backend", settings, platform, self.admin_token, child)
                            if settings.ml_backend.enabled else None)
+        if settings.monitoring.enabled:  # Kubernetes only (settings refuse it on Docker)
+            from components.kubernetes import KubernetesPlatform
+            from components.monitoring import Monitoring
+
+            assert isinstance(platform, KubernetesPlatform)
+            Monitoring("monitoring", settings, platform, self.database.host, self.database.port,
+                       self.database.password, [r for r in (self.database.service,) if r is not None], child)
 
         # Seeding talks to Label Studio from where `pulumi up` runs (publicUrl unless seedApiUrl
         # is set), after nginx is healthy.

@@ -68,8 +68,9 @@ def minio_spec(settings: Settings, key_id: pulumi.Output[str], secret: pulumi.Ou
         aliases=(MINIO_HOST,),
         # Same port inside and on the host, so the presigned URL host:port works for both.
         # Certificates dir under /tmp: the root filesystem is read-only on Kubernetes.
+        # --json: log lines as JSON objects, like Label Studio's (JSON_LOG).
         args=("server", "/data", "--address", f":{port}", "--console-address", f"127.0.0.1:{MINIO_CONSOLE_PORT}",
-              "--certs-dir", "/tmp/certs"),  # noqa: S108 - in-container path
+              "--certs-dir", "/tmp/certs", "--json"),  # noqa: S108 - in-container path
         env={"MINIO_API_CORS_ALLOW_ORIGIN": ls_env.origin(settings.public_url),
              "MINIO_BROWSER": "off"},
         secret_env={

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from components import settings_checks as checks
 from components import settings_kubernetes as k8s_settings
+from components import settings_monitoring as day2_settings
 from components.secret import Secret
 from components.seed_spec import SeedProject, load_seed_project, resource_slug
 from components.seed_users import PASSWORDS_KEY, SeedUser, load_seed_users
@@ -186,6 +187,8 @@ def parse(
         seed_users=_seed_users(r, base_dir),
         seed_health_timeout=r.integer("seedHealthTimeoutSeconds", 10, 3600),
         seed_protect_projects=r.boolean("seedProtectProjects"),
+        admin_api_token=day2_settings.admin_api_token(r),
+        monitoring=day2_settings.parse_monitoring(r, r.image("postgresExporterImage")),
     )
     _cross_checks(r, settings)
     if r.problems:
@@ -479,3 +482,4 @@ def _cross_checks(r: _Reader, s: Settings) -> None:
         r.fail("redisEnabled", "Label Studio Community never reads Redis; fix: set edition: enterprise "
                "or redisEnabled: false")
     k8s_settings.cross_checks(r, s.platform, s.kubernetes, s.public_url, s.media.credentials)
+    day2_settings.cross_checks(r, s.platform, s.monitoring, s.postgres.ssl_mode)

@@ -22,6 +22,7 @@ KUBERNETES_ONLY = (
     "ingressControllerNamespace", "ingressTlsSecret", "ingressCertIssuer", "ingressBodySize",
     "webReplicas", "webMaxReplicas", "webCpuTarget", "webPdbMinAvailable", "mlBackendNodeSelector",
     "mlBackendTolerations", "storageClass", "postgresStorageSize", "redisStorageSize", "minioStorageSize",
+    "monitoringEnabled", "monitoringLabels", "monitoringNamespace", "postgresExporterImage",
 )
 CPU = re.compile(r"[1-9][0-9]{0,5}m|[0-9]{1,3}(\.[0-9]{1,3})?")
 MEMORY = re.compile(r"[1-9][0-9]{0,5}(Mi|Gi)")
@@ -42,7 +43,7 @@ def quantity(r: _Reader, key: str, pattern: re.Pattern[str], example: str) -> st
     return value
 
 
-def _pairs(r: _Reader, key: str, value_pattern: re.Pattern[str], example: str) -> tuple[tuple[str, str], ...]:
+def pairs(r: _Reader, key: str, value_pattern: re.Pattern[str], example: str) -> tuple[tuple[str, str], ...]:
     """`KEY=value` items: a qualified key, a value of `value_pattern`, each key once."""
     out: dict[str, str] = {}
     for item in r.items(key):
@@ -121,7 +122,7 @@ def parse_kubernetes(r: _Reader) -> Kubernetes:
         context=r.string("kubeContext"),
         create_namespace=r.boolean("kubernetesCreateNamespace"),
         service_cidr=_service_cidr(r),
-        account_annotations=_pairs(r, "kubernetesServiceAccountAnnotations", re.compile(r"[^\s]{1,512}"),
+        account_annotations=pairs(r, "kubernetesServiceAccountAnnotations", re.compile(r"[^\s]{1,512}"),
                                    "eks.amazonaws.com/role-arn=arn:aws:iam::123456789012:role/label-studio"),
         egress_cidrs=_egress_cidrs(r),
         ingress_class=_name(r, "ingressClass", DNS_NAME, "IngressClass name"),
@@ -133,7 +134,7 @@ def parse_kubernetes(r: _Reader) -> Kubernetes:
         web_max_replicas=max_replicas,
         web_cpu_target=r.integer("webCpuTarget", 10, 100),
         web_pdb_min_available=pdb,
-        ml_node_selector=_pairs(r, "mlBackendNodeSelector", LABEL_VALUE, "nvidia.com/gpu.present=true"),
+        ml_node_selector=pairs(r, "mlBackendNodeSelector", LABEL_VALUE, "nvidia.com/gpu.present=true"),
         ml_tolerations=_tolerations(r),
         storage_class=_name(r, "storageClass", DNS_NAME, "StorageClass name"),
         postgres_storage=quantity(r, "postgresStorageSize", STORAGE, "20Gi"),

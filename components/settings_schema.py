@@ -101,11 +101,21 @@ DEFAULTS: dict[str, tuple[Any, str]] = {
                           """`{"anna": "<password>"}`."""),
     "seedHealthTimeoutSeconds": (300, "How long each seed resource waits for Label Studio's /health."),
     "seedProtectProjects": (False, "Mark seeded projects `protect` (production): Pulumi refuses to delete them."),
+    # --- day-2 operations: token rotation, monitoring (components/settings_monitoring.py) ---
+    "adminApiToken": (None, "The admin's API token after a rotation in Label Studio (secret); empty = the "
+                      "generated bootstrap token. Seeding and the ML backend use it."),
+    "monitoringEnabled": (False, "Kubernetes: Prometheus Operator objects (ServiceMonitor, PrometheusRule) and "
+                          "a PostgreSQL exporter."),
+    "monitoringLabels": ([], "Kubernetes: `KEY=value` labels your Prometheus selects ServiceMonitors and rules by "
+                         "(e.g. release=kube-prometheus-stack)."),
+    "monitoringNamespace": ("monitoring", "Kubernetes: namespace of Prometheus (the only one allowed to scrape)."),
+    "postgresExporterImage": ("quay.io/prometheuscommunity/postgres-exporter:v0.20.1",
+                              "Kubernetes, monitoring: PostgreSQL exporter image (database reachability)."),
 }
 
 SECRET_KEYS = frozenset(
     {"postgresPassword", "postgresSslKey", "redisPassword", "mediaAccessKeyId", "mediaSecretAccessKey",
-     "seedUserPasswords"}
+     "seedUserPasswords", "adminApiToken"}
 )
 SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -200,6 +210,16 @@ class Kubernetes:
 
 
 @dataclass(frozen=True)
+class Monitoring:
+    """Prometheus Operator monitoring (Kubernetes only; refused on Docker)."""
+
+    enabled: bool
+    labels: tuple[tuple[str, str], ...]  # on the ServiceMonitor and PrometheusRule, for Prometheus' selectors
+    namespace: str  # where Prometheus runs: the only namespace let in to scrape
+    exporter_image: str
+
+
+@dataclass(frozen=True)
 class Settings:
     stack: str
     platform: str
@@ -227,6 +247,9 @@ class Settings:
     seed_users: tuple[SeedUser, ...]
     seed_health_timeout: int
     seed_protect_projects: bool
+    # day-2 operations
+    admin_api_token: Secret | None  # None: the generated bootstrap token
+    monitoring: Monitoring
 
     @property
     def image_ref(self) -> str:

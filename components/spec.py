@@ -103,3 +103,5 @@ class ServiceSpec:
     min_available: int = 0  # PodDisruptionBudget floor when replicas >= 2; 0 = none
     node_selector: tuple[tuple[str, str], ...] = ()
     tolerations: tuple[tuple[str, str, str], ...] = ()  # (key, value or "" for Exists, effect)
+    # It serves Prometheus metrics at /metrics on this port: Prometheus (and only it) may scrape it.
+    metrics_port: int | None = None

@@ -107,6 +107,9 @@ APP_CASES = [
                                               volumes=[{"name": "data", "emptyDir": {}}]),
                                           kind="StatefulSet", name="postgres", replicas=None),
          "postgres container postgres: /var/lib/postgresql/data is not on a PersistentVolumeClaim"),
+    Case("postgres-persistent-storage", k(pod([container(name="postgres-exporter",
+                                                         image="quay.io/prometheuscommunity/postgres-exporter:v0.20.1")]),
+                                          name="postgres-exporter"), None),  # a client of Postgres, not Postgres
     Case("backup-job-in-production", [ls_k8s(), BACKUP], None),
     Case("backup-job-in-production", [ls_k8s()], "no database backup job"),
     Case("backup-job-in-production", [ls_docker()], None, {"environment": "dev"}),

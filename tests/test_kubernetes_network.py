@@ -68,7 +68,8 @@ def allows(policies: list[dict[str, Any]], src: Endpoint, dst: Endpoint) -> bool
 
 
 def endpoints(m: Manifests) -> dict[str, Endpoint]:
-    ports = {"postgres": 5432, "redis": 6379, "minio": 9000, "app": 8000, "nginx": 8085, "ml-backend": 9090}
+    ports = {"postgres": 5432, "redis": 6379, "minio": 9000, "app": 8000, "nginx": 8085, "ml-backend": 9090,
+             "postgres-exporter": 9187}
     out = {name: Endpoint(name, NAMESPACE, w["spec"]["template"]["metadata"]["labels"], port=ports.get(name, 0))
            for name, w in m.workloads().items()}
     out["ingress-controller"] = Endpoint("ingress-controller", "ingress-nginx", {"app": "ingress-nginx"})
@@ -109,11 +110,13 @@ def test_every_pair_of_embedded_components_is_allowed_or_denied_as_specified(tmp
         assert denied not in allowed
 
 
-PROD_PODS = ("migrate", "app", "nginx", "ml-backend")
+PROD_PODS = ("migrate", "app", "nginx", "ml-backend", "postgres-exporter")
 PROD_FLOWS = {
     ("ingress-controller", "nginx"), ("nginx", "app"), ("app", "ml-backend"), ("ml-backend", "app"),
     ("app", "database"), ("migrate", "database"),  # external Postgres, in the configured CIDR
     ("app", "s3"), ("ml-backend", "s3"),  # the bucket, in the configured CIDR, on 443
+    ("postgres-exporter", "database"),  # monitoring: the exporter connects as the app does
+    ("prometheus", "postgres-exporter"),  # ... and Prometheus scrapes its metrics port, nothing else
 } | {(pod, "dns") for pod in PROD_PODS}
 
 
@@ -122,6 +125,7 @@ def test_prod_opens_only_the_external_database_and_s3() -> None:
         "database": Endpoint("database", None, ip="10.20.3.4", port=5432),
         "s3": Endpoint("s3", None, ip="52.218.10.20", port=443),
         "elsewhere": Endpoint("elsewhere", None, ip="8.8.8.8", port=443),  # outside the egress CIDRs
+        "prometheus": Endpoint("prometheus", "monitoring", {"app.kubernetes.io/name": "prometheus"}),
     }
     allowed = flows(prod(), externals)
     assert (allowed - PROD_FLOWS, PROD_FLOWS - allowed) == (set(), set())

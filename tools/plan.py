@@ -53,6 +53,7 @@ class Resource:
     provider: str = ""  # the explicit provider reference (urn::id), if any
     ignore_changes: list[str] = field(default_factory=list)
     protect: bool = False
+    delete_before_replace: bool = False
 
     def inputs(self, reveal: bool = False) -> dict[str, Any]:
         """Inputs with secrets masked (default) or revealed (tests that need the values)."""
@@ -162,6 +163,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 wire_inputs=wire, outputs=dict(self.resources[response.urn].state),
                 retain_on_delete=bool(request.retainOnDelete), provider=request.provider,
                 ignore_changes=list(request.ignoreChanges), protect=bool(request.protect),
+                delete_before_replace=bool(request.deleteBeforeReplace),
             ))
         return response
 

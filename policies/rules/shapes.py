@@ -103,7 +103,7 @@ def docker_data_service(props: Mapping[str, Any]) -> str | None:
     aliases = [a for n in items(get(props, "networksAdvanced")) for a in items(get(n, "aliases"))]
     tokens = set(words(get(props, "name"), aliases, get(props, "image")))
     tokens |= {SERVER_ENV[n] for n in env if n in SERVER_ENV}
-    return next((s for s in DATA_SERVICES if s in tokens), None)
+    return _data_service(tokens)
 
 
 def k8s_data_service(view: View, container: Mapping[str, Any] | None = None) -> str | None:
@@ -111,6 +111,14 @@ def k8s_data_service(view: View, container: Mapping[str, Any] | None = None) -> 
     if container is not None:
         image = (text(get(container, "image")) or "").rsplit("/", 1)[-1].split(":")[0].split("@")[0]
         tokens |= set(words(image))
+    return _data_service(tokens)
+
+
+def _data_service(tokens: set[str]) -> str | None:
+    """The data service these tokens name; a metrics exporter of one (postgres-exporter,
+    redis_exporter) is its client, not the service."""
+    if "exporter" in tokens:
+        return None
     return next((s for s in DATA_SERVICES if s in tokens), None)
 
 
