@@ -22,6 +22,7 @@ KUBERNETES_ONLY = (
     "ingressControllerNamespace", "ingressTlsSecret", "ingressCertIssuer", "ingressBodySize",
     "webReplicas", "webMaxReplicas", "webCpuTarget", "webPdbMinAvailable", "mlBackendNodeSelector",
     "mlBackendTolerations", "storageClass", "postgresStorageSize", "redisStorageSize", "minioStorageSize",
+    "backupSchedule", "backupImage", "backupAwsCliImage",
 )
 CPU = re.compile(r"[1-9][0-9]{0,5}m|[0-9]{1,3}(\.[0-9]{1,3})?")
 MEMORY = re.compile(r"[1-9][0-9]{0,5}(Mi|Gi)")

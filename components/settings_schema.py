@@ -101,6 +101,14 @@ DEFAULTS: dict[str, tuple[Any, str]] = {
                           """`{"anna": "<password>"}`."""),
     "seedHealthTimeoutSeconds": (300, "How long each seed resource waits for Label Studio's /health."),
     "seedProtectProjects": (False, "Mark seeded projects `protect` (production): Pulumi refuses to delete them."),
+    # --- backup and restore (issue 6, components/settings_backup.py) ---
+    "backupEnabled": (True, "Back up PostgreSQL (Kubernetes: a CronJob; Docker: scripts/backup.sh) with retention."),
+    "backupSchedule": ("17 2 * * *", "Kubernetes: when the backup CronJob runs, five cron fields, in UTC."),
+    "backupBucket": ("", "Bucket of the dumps (same endpoint and credentials); empty = the media bucket."),
+    "backupPrefix": ("backups/postgres", "Key prefix of the dumps, dated below it (no leading/trailing '/')."),
+    "backupRetentionDays": (30, "Days a dump is kept: an S3 lifecycle rule on backupPrefix."),
+    "backupImage": ("", "Kubernetes: pg_dump/pg_restore image, major >= the server's; empty = postgresImage."),
+    "backupAwsCliImage": ("amazon/aws-cli:2.22.35", "Kubernetes: AWS CLI image that uploads and downloads dumps."),
 }
 
 SECRET_KEYS = frozenset(
@@ -200,6 +208,19 @@ class Kubernetes:
 
 
 @dataclass(frozen=True)
+class Backup:
+    """PostgreSQL dumps in S3 (components/backup.py); bucket and image already resolved."""
+
+    enabled: bool
+    schedule: str  # five cron fields, UTC
+    bucket: str  # backupBucket, else the media bucket
+    prefix: str
+    retention_days: int
+    image: str  # backupImage, else postgresImage
+    cli_image: str
+
+
+@dataclass(frozen=True)
 class Settings:
     stack: str
     platform: str
@@ -227,6 +248,7 @@ class Settings:
     seed_users: tuple[SeedUser, ...]
     seed_health_timeout: int
     seed_protect_projects: bool
+    backup: Backup
 
     @property
     def image_ref(self) -> str:
