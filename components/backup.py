@@ -36,18 +36,18 @@ CLI_RESOURCES = Resources(cpu="250m", memory="256Mi")
 _PATH_STYLE = 'if [ -n "${AWS_ENDPOINT_URL_S3:-}" ]; then aws configure set default.s3.addressing_style path; fi'
 UPLOAD_SCRIPT = f"""set -eu
 {_PATH_STYLE}
-key="$BACKUP_PREFIX/$(date -u +"$BACKUP_KEY_FORMAT")"
+key="$BACKUP_PREFIX/$(date -u +"$DUMP_NAME_FORMAT")"
 aws s3 cp --only-show-errors "$DUMP_FILE" "s3://$BACKUP_BUCKET/$key"
 echo "backup: uploaded s3://$BACKUP_BUCKET/$key ($(wc -c < "$DUMP_FILE") bytes)"
 """
 DOWNLOAD_SCRIPT = f"""set -eu
-case "$RESTORE_KEY" in
+case "$RESTORE_DUMP" in
   "$BACKUP_PREFIX"/*.dump) ;;
-  *) echo "restore: $RESTORE_KEY is not a dump under $BACKUP_PREFIX/" >&2; exit 2 ;;
+  *) echo "restore: $RESTORE_DUMP is not a dump under $BACKUP_PREFIX/" >&2; exit 2 ;;
 esac
 {_PATH_STYLE}
-aws s3 cp --only-show-errors "s3://$BACKUP_BUCKET/$RESTORE_KEY" "$DUMP_FILE"
-echo "restore: downloaded s3://$BACKUP_BUCKET/$RESTORE_KEY ($(wc -c < "$DUMP_FILE") bytes)"
+aws s3 cp --only-show-errors "s3://$BACKUP_BUCKET/$RESTORE_DUMP" "$DUMP_FILE"
+echo "restore: downloaded s3://$BACKUP_BUCKET/$RESTORE_DUMP ($(wc -c < "$DUMP_FILE") bytes)"
 """
 
 
@@ -152,12 +152,12 @@ class _Pods:
 
     def backup(self) -> ServiceSpec:
         dump = self._postgres("dump", dump_args(self.db))
-        upload = self._cli("upload", UPLOAD_SCRIPT, {"BACKUP_KEY_FORMAT": key_format(self.db)})
+        upload = self._cli("upload", UPLOAD_SCRIPT, {"DUMP_NAME_FORMAT": key_format(self.db)})
         return self._pod(BACKUP, "backup", upload, dump, Schedule(self.settings.backup.schedule))
 
     def restore(self) -> ServiceSpec:
         """Suspended: it never runs on its own. Its schedule only matters if someone resumes it,
         and then a run without the operator's ConfigMap does not start."""
-        download = replace(self._cli("download", DOWNLOAD_SCRIPT, {}), operator_env={"RESTORE_KEY": RESTORE_REQUEST})
+        download = replace(self._cli("download", DOWNLOAD_SCRIPT, {}), operator_env={"RESTORE_DUMP": RESTORE_REQUEST})
         load = self._postgres("restore", restore_args(self.db))
         return self._pod(RESTORE, "restore", load, download, Schedule("0 0 1 1 *", suspended=True, retries=0))
