@@ -5,6 +5,7 @@
 #   - .venvs/label-studio  : Label Studio at the stack's `labelstudio:version`, in its own venv
 #                            (its protobuf clashes with pulumi's)
 #   - .venvs/checkov       : checkov (requirements-checkov.txt), in its own venv (its pins clash with ours)
+#   - .venvs/awscli        : the AWS CLI (requirements-awscli.txt) the backup tests run, in its own venv
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -105,4 +106,13 @@ if pins_installed .venvs/checkov/bin/python requirements-checkov.txt; then
 else
     say "installing requirements-checkov.txt into .venvs/checkov"
     quietly .venvs/checkov/bin/python -m pip install -q --disable-pip-version-check -r requirements-checkov.txt
+fi
+
+# --- AWS CLI venv (backup tests) ----------------------------------------------------------------------
+[[ -x .venvs/awscli/bin/python ]] || { mkdir -p .venvs && quietly python3 -m venv .venvs/awscli; }
+if pins_installed .venvs/awscli/bin/python requirements-awscli.txt; then
+    say "awscli up to date"
+else
+    say "installing requirements-awscli.txt into .venvs/awscli"
+    quietly .venvs/awscli/bin/python -m pip install -q --disable-pip-version-check -r requirements-awscli.txt
 fi
