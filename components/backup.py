@@ -55,16 +55,20 @@ def key_format(database: str) -> str:
     return KEY_FORMAT.format(database=database)
 
 
+# pg_dump in the custom format (compressed; pg_restore picks what to load).
+DUMP_FLAGS = ("--format=custom", "--no-password")
+# pg_restore drops and re-creates every object of the dump in one transaction: all or nothing.
+# Objects are owned by the connecting user (--no-owner), as Label Studio's own tables are.
+RESTORE_FLAGS = ("--clean", "--if-exists", "--no-owner", "--single-transaction", "--exit-on-error", "--no-password")
+
+
 def dump_args(database: str) -> tuple[str, ...]:
-    """pg_dump in the custom format (compressed; pg_restore picks what to load); connection from PG* env."""
-    return ("pg_dump", "--format=custom", "--no-password", f"--dbname={database}", f"--file={DUMP_FILE}")
+    """The backup's pg_dump; the connection comes from PG* env."""
+    return ("pg_dump", *DUMP_FLAGS, f"--dbname={database}", f"--file={DUMP_FILE}")
 
 
 def restore_args(database: str) -> tuple[str, ...]:
-    """Drops and re-creates every object of the dump in one transaction: all or nothing. Objects
-    are owned by the connecting user (--no-owner), as Label Studio's own tables are."""
-    return ("pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction", "--exit-on-error",
-            "--no-password", f"--dbname={database}", DUMP_FILE)
+    return ("pg_restore", *RESTORE_FLAGS, f"--dbname={database}", DUMP_FILE)
 
 
 def postgres_env(settings: Settings, host: str, port: int, application: str) -> dict[str, str]:

@@ -42,6 +42,11 @@ def object_name(resource: core.Namespace | core.ServiceAccount | core.Secret | b
     return resource.metadata.apply(lambda m: str(m.name))
 
 
+def instance_label(stack: str) -> str:
+    """app.kubernetes.io/instance of every object of the stack (scripts select pods by it)."""
+    return label_value(f"labelstudio-{stack}")
+
+
 def label_value(text: str) -> str:
     """`text` as a label value: at most 63 of [A-Za-z0-9_.-], alphanumeric at both ends."""
     return re.sub(r"[^A-Za-z0-9_.-]", "-", text)[:63].strip("-_.")

@@ -29,7 +29,13 @@ from pulumi_kubernetes.policy import v1 as policy
 
 from components import k8s_network, k8s_pod, k8s_web, ssrf
 from components.k8s_checkov import skip_annotations
-from components.k8s_objects import StepFailedError, cron_job_spec, label_value, object_name, require_complete
+from components.k8s_objects import (
+    StepFailedError,
+    cron_job_spec,
+    instance_label,
+    object_name,
+    require_complete,
+)
 from components.settings import Settings
 from components.spec import ServiceSpec
 
@@ -49,7 +55,7 @@ class KubernetesPlatform:
     def __init__(self, settings: Settings, parent: pulumi.Resource) -> None:
         self.settings = settings
         k8s = settings.kubernetes
-        self.instance = label_value(f"labelstudio-{settings.stack}")
+        self.instance = instance_label(settings.stack)
         self.provider = kubernetes.Provider("kubernetes", kubernetes.ProviderArgs(
             kubeconfig=k8s.kubeconfig or None, context=k8s.context or None,
         ), pulumi.ResourceOptions(parent=parent))

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the tests need on a fresh Debian 12 machine (as root); fast and silent when done.
-#   - PostgreSQL server binaries (Debian package; no cluster is created or started by it)
+#   - PostgreSQL server binaries (Debian package; no cluster is created or started by it), shellcheck
 #   - .venv                : the project's dev requirements
 #   - .venvs/label-studio  : Label Studio at the stack's `labelstudio:version`, in its own venv
 #                            (its protobuf clashes with pulumi's)
@@ -58,6 +58,7 @@ EOF
 # --- Debian packages ------------------------------------------------------------------------------
 packages=()
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || packages+=(postgresql)
+command -v shellcheck >/dev/null || packages+=(shellcheck)  # the backup scripts are linted by a test
 command -v python3 >/dev/null || packages+=(python3)
 python3 -c "import ensurepip, venv" 2>/dev/null || packages+=(python3-venv)
 if ((${#packages[@]})); then
