@@ -38,7 +38,7 @@ IMAGE_CONFIG = ('<View><Image name="image" value="$image"/><Choices name="verdic
                 '<Choice value="Keep"/><Choice value="Reject"/></Choices></View>')
 TEXT_CONFIG = ('<View><Text name="text" value="$text"/><Choices name="sentiment" toName="text">'
                '<Choice value="Positive"/><Choice value="Negative"/></Choices></View>')
-SEED = {  # project title -> (label config, [(task data, choice or None), ...])
+SEED: dict[str, tuple[str, list[tuple[dict[str, str], str | None]]]] = {  # title -> (config, [(data, choice)])
     "Shelf photos": (IMAGE_CONFIG, [({"image": f"https://media.example.com/shelf-{i}.jpg"}, "Keep" if i % 2 else
                                      "Reject") for i in range(6)]),
     "Support tickets": (TEXT_CONFIG, [({"text": "The export works, thanks!"}, "Positive"),
