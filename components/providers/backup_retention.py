@@ -49,16 +49,18 @@ def retention_rules(prefix: str, days: int) -> list[dict[str, Any]]:
 
 
 def rule_summary(rule: Mapping[str, Any]) -> dict[str, Any]:
-    """What matters of a rule, the same however the server spells it (Filter or legacy Prefix)."""
+    """What matters of a rule, the same however the server spells it (Filter or legacy Prefix).
+    Unset fields are left out: the engine drops keys whose value is null from the state."""
     expiration = rule.get("Expiration") or {}
     scope = rule.get("Filter") or {}
-    return {
+    summary = {
         "id": rule.get("ID"), "status": rule.get("Status"),
         "prefix": scope.get("Prefix", rule.get("Prefix")),
         "days": as_int(expiration.get("Days")),
         "expired_delete_markers": bool(expiration.get("ExpiredObjectDeleteMarker")),
         "noncurrent_days": as_int((rule.get("NoncurrentVersionExpiration") or {}).get("NoncurrentDays")),
     }
+    return {key: value for key, value in summary.items() if value is not None}
 
 
 def wanted(props: Mapping[str, Any]) -> list[dict[str, Any]]:
