@@ -8,9 +8,10 @@ die() { echo "error: $*" >&2; exit 1; }
 need() { command -v "$1" >/dev/null || die "$1 not found: $2"; }
 
 load_target() {  # load_target <stack>: the variables tools/backup_target.py prints
+    # from Pulumi.<stack>.yaml, or the file STACK_FILE names
     [[ -x .venv/bin/python ]] || die "no .venv: run 'make venv' first"
     local assignments
-    assignments=$(.venv/bin/python -m tools.backup_target "$1") || exit 1
+    assignments=$(.venv/bin/python -m tools.backup_target "$1" ${STACK_FILE:+--file "$STACK_FILE"}) || exit 1
     eval "$assignments"
     [[ "$BACKUP_ENABLED" == true ]] || die "labelstudio:backupEnabled is false in Pulumi.$1.yaml"
 }

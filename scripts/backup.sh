@@ -5,6 +5,7 @@
 #   scripts/backup.sh <stack> list   list the dumps, oldest first
 # Docker: `docker exec` into the stack's Postgres and MinIO containers. Kubernetes: a Job from the
 # postgres-backup CronJob (`kubectl create job --from=cronjob/postgres-backup`), awaited, its log shown.
+# STACK_FILE=<path>: read the settings from that file instead of Pulumi.<stack>.yaml.
 # shellcheck source=scripts/backup-common.sh
 source "$(dirname "$0")/backup-common.sh"
 

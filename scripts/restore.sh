@@ -5,6 +5,7 @@
 # Docker: `docker exec` (MinIO's client fetches the dump, pg_restore in the Postgres container).
 # Kubernetes: ConfigMap postgres-restore-request names the dump, web Deployments scaled to 0, a Job
 # from the suspended postgres-restore CronJob, then the web tier back to webReplicas.
+# STACK_FILE=<path>: read the settings from that file instead of Pulumi.<stack>.yaml.
 # shellcheck source=scripts/backup-common.sh
 source "$(dirname "$0")/backup-common.sh"
 

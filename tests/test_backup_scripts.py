@@ -211,14 +211,15 @@ def test_prod_restore_failure_scales_back_and_removes_the_request(fakes: Path) -
     assert k8s_steps(done)[-2:] == ["scale deployment", "delete configmap"]
 
 
-def test_scripts_refuse_a_stack_without_backups(fakes: Path, tmp_path: Path) -> None:
-    stack = ROOT / "Pulumi.nobackup-script-test.yaml"
+def test_scripts_refuse_a_stack_without_backups_or_with_bad_settings(fakes: Path, tmp_path: Path) -> None:
+    stack = tmp_path / "Pulumi.nobackup.yaml"
     stack.write_text((ROOT / "Pulumi.dev.yaml").read_text() + "  labelstudio:backupEnabled: false\n")
-    try:
-        done = run(fakes, "backup.sh", "nobackup-script-test")
-    finally:
-        stack.unlink()
-    assert done.code != 0 and "labelstudio:backupEnabled is false" in done.out and not done.calls
+    done = run(fakes, "backup.sh", "nobackup", STACK_FILE=str(stack))
+    assert done.code != 0 and "labelstudio:backupEnabled is false in Pulumi.nobackup.yaml" in done.out
+    stack.write_text((ROOT / "Pulumi.dev.yaml").read_text() + "  labelstudio:backupPrefix: /oops/\n")
+    bad = run(fakes, "restore.sh", "nobackup", KEY, "--yes", STACK_FILE=str(stack))
+    assert bad.code != 0 and "labelstudio:backupPrefix: '/oops/' must not start or end with '/'" in bad.out
+    assert not done.calls and not bad.calls
 
 
 def test_shellcheck_is_clean() -> None:
