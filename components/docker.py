@@ -31,6 +31,11 @@ def require_exit_zero(container: str, exit_code: float | None) -> str:
     return "0"
 
 
+def container_prefix(stack: str) -> str:
+    """Docker names of the stack's containers and volumes start with this (scripts find them by it)."""
+    return f"labelstudio-{stack}"
+
+
 def memory_mb(quantity: str) -> int:
     """'512Mi' / '2Gi' -> megabytes, as Docker's `memory` wants them."""
     match = re.fullmatch(r"(\d+)(Mi|Gi)", quantity)
@@ -66,7 +71,7 @@ class DockerPlatform:
 
     def __init__(self, settings: Settings, parent: pulumi.Resource) -> None:
         self.settings = settings
-        self.prefix = f"labelstudio-{settings.stack}"
+        self.prefix = container_prefix(settings.stack)
         self.parent = parent
         self._subnet = ipaddress.ip_network(settings.docker_subnet)
         self._images: dict[str, docker.RemoteImage] = {}
@@ -89,6 +94,10 @@ class DockerPlatform:
             docker.NetworkArgs(name=f"{self.prefix}-data", driver="bridge", internal=True),
             opts,
         )
+
+    def schedule(self, spec: ServiceSpec, parent: pulumi.Resource) -> None:
+        """No scheduler on one Docker host: scheduled work is a documented script (scripts/backup.sh)."""
+        return None
 
     def ssrf_address(self, name: str) -> str:
         """A fixed address in the app subnet for an SSRF target: .10 + its slot."""
@@ -130,6 +139,8 @@ class DockerPlatform:
         gate: pulumi.Output[str] | None = None,
     ) -> docker.Container:
         """One container for `spec`. `gate` must resolve before it is created (a label holds it)."""
+        if spec.init or spec.schedule or spec.operator_env:
+            raise ValueError(f"{spec.name}: the Docker adapter runs no init containers, schedules or operator env")
         volumes = [
             docker.ContainerVolumeArgs(
                 volume_name=docker.Volume(
@@ -148,6 +159,7 @@ class DockerPlatform:
         args = docker.ContainerArgs(
             name=f"{self.prefix}-{spec.name}",
             image=self._image(spec.image).image_id,
+            entrypoints=list(spec.command) or None,
             command=list(spec.args) or None,
             envs=env_list(spec),
             user=spec.user,

@@ -70,13 +70,31 @@ def file_keys(files: Sequence[File]) -> list[tuple[File, str]]:
     return keyed
 
 
+def pod_files(spec: ServiceSpec) -> list[tuple[File, str]]:
+    """Every file of the pod's containers (the main one's first, then the init containers'),
+    each with its key in the pod's one files Secret."""
+    return file_keys(spec.files + tuple(f for step in spec.init for f in step.files))
+
+
+def pod_secret_env(spec: ServiceSpec) -> dict[str, pulumi.Output[str]]:
+    """The secret env of all the pod's containers, held by its one env Secret (a name, one value)."""
+    merged = dict(spec.secret_env)
+    for step in spec.init:
+        for name, value in step.secret_env.items():
+            if name in merged and merged[name] is not value:
+                raise ValueError(f"{spec.name}: init container {step.name} gives secret env {name} another value")
+            merged[name] = value
+    return merged
+
+
 def tmpfs_paths(spec: ServiceSpec) -> list[str]:
     """The container's /tmp plus every tmpfs path of the spec, once each, in order."""
     return list(dict.fromkeys((TMP, *spec.tmpfs)))
 
 
 def env_vars(spec: ServiceSpec, env_secret: pulumi.Input[str] | None) -> list[core.EnvVarArgs]:
-    """Plain env as values; secret env only as references into the env Secret."""
+    """Plain env as values; secret env only as references into the env Secret; operator env
+    as references into the ConfigMap the operator creates for a run."""
     plain = [core.EnvVarArgs(name=k, value=v) for k, v in sorted(spec.env.items())]
     if spec.secret_env and env_secret is None:
         raise ValueError(f"{spec.name}: secret env needs the env Secret")
@@ -85,7 +103,12 @@ def env_vars(spec: ServiceSpec, env_secret: pulumi.Input[str] | None) -> list[co
             secret_key_ref=core.SecretKeySelectorArgs(name=env_secret, key=k)))
         for k in sorted(spec.secret_env)
     ]
-    return plain + refs
+    operator = [
+        core.EnvVarArgs(name=k, value_from=core.EnvVarSourceArgs(
+            config_map_key_ref=core.ConfigMapKeySelectorArgs(name=config_map, key=key)))
+        for k, (config_map, key) in sorted(spec.operator_env.items())
+    ]
+    return plain + refs + operator
 
 
 class Probes(NamedTuple):
@@ -116,44 +139,54 @@ def resources(spec: ServiceSpec) -> core.ResourceRequirementsArgs:
     return core.ResourceRequirementsArgs(requests=amounts, limits=limits)
 
 
-def volumes(spec: ServiceSpec, refs: PodRefs, claims: bool) -> tuple[list[core.VolumeArgs], list[core.VolumeMountArgs]]:
-    """Pod volumes and the container's mounts. With `claims`, named volumes come from the
-    StatefulSet's claim templates (same names), so only their mounts are listed here."""
-    pod: list[core.VolumeArgs] = []
-    mounts: list[core.VolumeMountArgs] = []
-    for v in spec.volumes:
-        name = dns_label(v.name, f"{spec.name}: volume name")
-        if not claims:  # data that may be lost with the pod (app scratch; media lives in S3)
-            pod.append(core.VolumeArgs(name=name, empty_dir=core.EmptyDirVolumeSourceArgs()))
-        mounts.append(core.VolumeMountArgs(name=name, mount_path=v.mount))
-    for index, path in enumerate(tmpfs_paths(spec)):
-        name = f"tmpfs-{index}"
-        on_disk = path == TMP
-        pod.append(core.VolumeArgs(name=name, empty_dir=core.EmptyDirVolumeSourceArgs(
-            medium=None if on_disk else "Memory", size_limit=TMP_SIZE if on_disk else TMPFS_SIZE)))
-        mounts.append(core.VolumeMountArgs(name=name, mount_path=path))
-    if spec.files:
-        if refs.files_secret is None:
-            raise ValueError(f"{spec.name}: files need the files Secret")
-        # 0400 as in Docker; with fsGroup the kubelet makes it root:<gid> 0440 so the
-        # service reads it through its group (libpq accepts a root-owned 0440 key).
-        pod.append(core.VolumeArgs(name=FILES_VOLUME, secret=core.SecretVolumeSourceArgs(
-            secret_name=refs.files_secret, default_mode=0o400)))
-        mounts.extend(core.VolumeMountArgs(name=FILES_VOLUME, mount_path=f.path, sub_path=key, read_only=True)
-                      for f, key in file_keys(spec.files))
-    return pod, mounts
+def volumes(spec: ServiceSpec, refs: PodRefs, claims: bool
+            ) -> tuple[list[core.VolumeArgs], list[list[core.VolumeMountArgs]]]:
+    """Pod volumes, and the mounts of each container: the main one first, then the init
+    containers in order. With `claims`, named volumes come from the StatefulSet's claim
+    templates (same names), so only their mounts are listed here. A volume name used by
+    several containers is one emptyDir they share."""
+    pod: dict[str, core.VolumeArgs] = {}
+    keyed, start = pod_files(spec), 0
+    every: list[list[core.VolumeMountArgs]] = []
+    for position, container in enumerate((spec, *spec.init)):
+        mounts: list[core.VolumeMountArgs] = []
+        for v in container.volumes:
+            name = dns_label(v.name, f"{container.name}: volume name")
+            if not claims:  # data that may be lost with the pod (app scratch; media lives in S3)
+                pod.setdefault(name, core.VolumeArgs(name=name, empty_dir=core.EmptyDirVolumeSourceArgs()))
+            mounts.append(core.VolumeMountArgs(name=name, mount_path=v.mount))
+        prefix = "tmpfs" if position == 0 else f"{container.name}-tmpfs"
+        for index, path in enumerate(tmpfs_paths(container)):
+            name = f"{prefix}-{index}"
+            on_disk = path == TMP
+            pod[name] = core.VolumeArgs(name=name, empty_dir=core.EmptyDirVolumeSourceArgs(
+                medium=None if on_disk else "Memory", size_limit=TMP_SIZE if on_disk else TMPFS_SIZE))
+            mounts.append(core.VolumeMountArgs(name=name, mount_path=path))
+        files, start = keyed[start:start + len(container.files)], start + len(container.files)
+        if files:
+            if refs.files_secret is None:
+                raise ValueError(f"{spec.name}: files need the files Secret")
+            # 0400 as in Docker; with fsGroup the kubelet makes it root:<gid> 0440 so the
+            # service reads it through its group (libpq accepts a root-owned 0440 key).
+            pod[FILES_VOLUME] = core.VolumeArgs(name=FILES_VOLUME, secret=core.SecretVolumeSourceArgs(
+                secret_name=refs.files_secret, default_mode=0o400))
+            mounts.extend(core.VolumeMountArgs(name=FILES_VOLUME, mount_path=f.path, sub_path=key, read_only=True)
+                          for f, key in files)
+        every.append(mounts)
+    return list(pod.values()), every
 
 
-def pod_template(spec: ServiceSpec, labels: dict[str, str], refs: PodRefs, claims: bool) -> core.PodTemplateSpecArgs:
-    uid, gid = user_ids(spec)
-    pod_volumes, mounts = volumes(spec, refs, claims)
-    checks = probes(None if spec.run_to_completion else spec.health)
-    container = core.ContainerArgs(
+def container(spec: ServiceSpec, refs: PodRefs, mounts: list[core.VolumeMountArgs],
+              serving: bool) -> core.ContainerArgs:
+    """One container of the pod; `serving`: a long-running main container (probes, ports, drain)."""
+    checks = probes(spec.health if serving else None)
+    return core.ContainerArgs(
         name=dns_label(spec.name, "service name"),
         image=spec.image,
         # Pinned tags (settings refuse `latest`); Always makes the kubelet check the pod's pull
         # credentials on every start instead of reusing an image another tenant pulled.
         image_pull_policy="Always",
+        command=list(spec.command) or None,  # replaces the image's ENTRYPOINT
         args=list(spec.args) or None,  # like Docker's command: replaces CMD, keeps ENTRYPOINT
         env=env_vars(spec, refs.env_secret) or None,
         ports=[core.ContainerPortArgs(container_port=p.container, protocol="TCP") for p in spec.ports] or None,
@@ -173,12 +206,22 @@ def pod_template(spec: ServiceSpec, labels: dict[str, str], refs: PodRefs, claim
         # Graceful shutdown: keep serving while the endpoints controller and the ingress drop
         # the pod, then SIGTERM (uwsgi and nginx finish their requests).
         lifecycle=core.LifecycleArgs(pre_stop=core.LifecycleHandlerArgs(
-            exec_=core.ExecActionArgs(command=["sleep", str(spec.drain_seconds)]))) if spec.drain_seconds else None,
+            exec_=core.ExecActionArgs(command=["sleep", str(spec.drain_seconds)])))
+        if spec.drain_seconds and serving else None,
     )
+
+
+def pod_template(spec: ServiceSpec, labels: dict[str, str], refs: PodRefs, claims: bool) -> core.PodTemplateSpecArgs:
+    uid, gid = user_ids(spec)
+    once = spec.run_to_completion or spec.schedule is not None
+    pod_volumes, mounts = volumes(spec, refs, claims)
+    main = container(spec, refs, mounts[0], serving=not once)
+    steps = [container(step, refs, m, serving=False) for step, m in zip(spec.init, mounts[1:], strict=True)]
     return core.PodTemplateSpecArgs(
         metadata=meta.ObjectMetaArgs(labels=labels),
         spec=core.PodSpecArgs(
-            containers=[container],
+            init_containers=steps or None,
+            containers=[main],
             volumes=pod_volumes,
             host_aliases=[core.HostAliasArgs(ip=ip, hostnames=[host]) for ip, host in refs.host_aliases] or None,
             node_selector=dict(spec.node_selector) or None,
@@ -189,7 +232,7 @@ def pod_template(spec: ServiceSpec, labels: dict[str, str], refs: PodRefs, claim
             service_account_name=refs.service_account,
             automount_service_account_token=False,
             enable_service_links=False,  # else a Service "minio" injects MINIO_PORT=tcp://... into env
-            restart_policy="Never" if spec.run_to_completion else "Always",
+            restart_policy="Never" if once else "Always",
             security_context=core.PodSecurityContextArgs(
                 run_as_non_root=True,
                 run_as_user=uid,

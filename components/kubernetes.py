@@ -7,9 +7,9 @@ Per spec: a ServiceAccount (no token), a Secret for its secret env and one for i
 the workload, a ClusterIP Service named after the spec (in-cluster host names equal the Docker
 aliases: "postgres", "app", ...; SSRF targets get a fixed ClusterIP), its NetworkPolicy, and for
 serving workloads an Ingress (public), HorizontalPodAutoscaler and PodDisruptionBudget.
-Workload: a Job for run-to-completion steps, a StatefulSet (claims + headless Service) for
-services whose volumes have a size, a Deployment otherwise. Pods: `components/k8s_pod.py`;
-flows: `components/k8s_network.py`; Ingress/HPA/PDB: `components/k8s_web.py`.
+Workload: a CronJob for scheduled specs, a Job for run-to-completion steps, a StatefulSet
+(claims + headless Service) for services whose volumes have a size, a Deployment otherwise.
+Pods: `components/k8s_pod.py`; flows: `components/k8s_network.py`; Ingress/HPA/PDB: `components/k8s_web.py`.
 """
 
 from __future__ import annotations
@@ -30,7 +30,14 @@ from pulumi_kubernetes.policy import v1 as policy
 
 from components import k8s_network, k8s_pod, k8s_web, ssrf
 from components.k8s_checkov import skip_annotations
-from components.k8s_objects import StepFailedError, label_value, object_name, require_complete, service_port_name
+from components.k8s_objects import (
+    StepFailedError,
+    cron_job_spec,
+    instance_label,
+    object_name,
+    require_complete,
+    service_port_name,
+)
 from components.settings import Settings
 from components.spec import ServiceSpec
 
@@ -40,7 +47,7 @@ AFTER_ANNOTATION = "labelstudio/after"  # holds a workload until the gate resolv
 # API server and + 10 conventionally the cluster DNS, on kubeadm, EKS and GKE alike).
 FIRST_CLUSTER_IP = 12
 
-Workload = apps.Deployment | apps.StatefulSet | batch.Job
+Workload = apps.Deployment | apps.StatefulSet | batch.Job | batch.CronJob
 __all__ = ["KubernetesPlatform", "StepFailedError", "Workload", "require_complete"]
 
 
@@ -50,7 +57,7 @@ class KubernetesPlatform:
     def __init__(self, settings: Settings, parent: pulumi.Resource) -> None:
         self.settings = settings
         k8s = settings.kubernetes
-        self.instance = label_value(f"labelstudio-{settings.stack}")
+        self.instance = instance_label(settings.stack)
         self.provider = kubernetes.Provider("kubernetes", kubernetes.ProviderArgs(
             kubeconfig=k8s.kubeconfig or None, context=k8s.context or None,
         ), pulumi.ResourceOptions(parent=parent))
@@ -95,6 +102,12 @@ class KubernetesPlatform:
         return pulumi.Output.all(step.metadata, step.status).apply(
             lambda a: require_complete(self.settings.namespace, (a[0] or {}).get("name"), a[1]))
 
+    def schedule(self, spec: ServiceSpec, parent: pulumi.Resource) -> Workload | None:
+        """`spec` on its schedule: a CronJob."""
+        if spec.schedule is None:
+            raise ValueError(f"{spec.name}: schedule() takes a spec with a schedule")
+        return self.run(spec, parent)
+
     def run(
         self,
         spec: ServiceSpec,
@@ -115,14 +128,15 @@ class KubernetesPlatform:
         )
         refs = k8s_pod.PodRefs(
             service_account=object_name(account),
-            env_secret=self._secret(f"{spec.name}-env", spec, dict(spec.secret_env), opts),
+            env_secret=self._secret(f"{spec.name}-env", spec, dict(k8s_pod.pod_secret_env(spec)), opts),
             files_secret=self._secret(f"{spec.name}-files", spec, {
-                key: f.content for f, key in k8s_pod.file_keys(spec.files)}, opts),
+                key: f.content for f, key in k8s_pod.pod_files(spec)}, opts),
             host_aliases=tuple((ip, host) for host, ip in self._host_aliases.items()),
             spread_by=selector_labels,
         )
-        claims = bool(spec.volumes) and all(v.size for v in spec.volumes) and not spec.run_to_completion
-        if not spec.run_to_completion:
+        once = spec.run_to_completion or spec.schedule is not None
+        claims = bool(spec.volumes) and all(v.size for v in spec.volumes) and not once
+        if not once:
             self._services(spec, opts, headless=claims)
         k8s = self.settings.kubernetes
         monitoring = self.settings.monitoring
@@ -135,6 +149,8 @@ class KubernetesPlatform:
             annotations[AFTER_ANNOTATION] = gate
         workload_opts = self._opts(parent, depends_on=list(depends_on))
         selector = meta.LabelSelectorArgs(match_labels=selector_labels)
+        if spec.schedule is not None:
+            return self._cron_job(spec, labels, annotations, template, workload_opts)
         if spec.run_to_completion:
             # Auto-named (no metadata.name): a changed pod template is a new Job, run again.
             # No TTL: a Job that vanished after finishing would show as drift on refresh.
@@ -176,6 +192,13 @@ class KubernetesPlatform:
         )
         self._serving(spec, deployment, selector_labels, opts)
         return deployment
+
+    def _cron_job(self, spec: ServiceSpec, labels: dict[str, str], annotations: Mapping[str, pulumi.Input[str]],
+                  template: core.PodTemplateSpecArgs, opts: pulumi.ResourceOptions) -> batch.CronJob:
+        """Under the spec's fixed name, so alerts and `kubectl create job --from=cronjob/<name>` find it."""
+        assert spec.schedule is not None
+        return batch.CronJob(spec.name, metadata=self._meta(spec, name=spec.name, annotations=annotations),
+                             spec=cron_job_spec(spec.schedule, labels, template), opts=opts)
 
     def _serving(self, spec: ServiceSpec, deployment: apps.Deployment, selector: dict[str, str],
                  opts: pulumi.ResourceOptions) -> None:
@@ -282,5 +305,5 @@ class KubernetesPlatform:
         return {"app.kubernetes.io/name": spec.name, "app.kubernetes.io/instance": self.instance}
 
     def _labels(self, spec: ServiceSpec) -> dict[str, str]:
-        component = "migration" if spec.run_to_completion else spec.component or spec.name
+        component = spec.component or ("migration" if spec.run_to_completion else spec.name)
         return {**self._common_labels(spec.name), "app.kubernetes.io/component": component}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pulumi
 
 from components import ls_env
+from components.backup import Backup
 from components.cache import Cache
 from components.database import Database
 from components.media import MediaBucket
@@ -62,6 +63,8 @@ class LabelStudio(pulumi.ComponentResource):
         after = [r for r in (self.database.service, self.cache and self.cache.service,
                              self.media.service, self.media.bucket) if r is not None]
         self.web = WebTier("web", settings, platform, endpoints, refs, after, child)
+        self.backup = (Backup("backup", settings, platform, self.database, self.media, child)
+                       if settings.backup.enabled else None)
         self.ml_backend = (MLBackend("ml-backend", settings, platform, self.admin_token, child)
                            if settings.ml_backend.enabled else None)
         if settings.monitoring.enabled:  # Kubernetes only (settings refuse it on Docker)

@@ -17,6 +17,10 @@ from components import ssrf
 from components.settings import Settings
 
 CERT_DIR = "/label-studio/certs"
+# Postgres TLS files, where every Postgres client of the stack (Label Studio, backups) reads them
+CA_FILE = f"{CERT_DIR}/postgres-ca.crt"
+CLIENT_CERT_FILE = f"{CERT_DIR}/postgres-client.crt"
+CLIENT_KEY_FILE = f"{CERT_DIR}/postgres-client.key"
 DATA_DIR = "/label-studio/data"
 
 
@@ -92,10 +96,10 @@ def env(s: Settings, ep: Endpoints, role: Literal["migrate", "app"]) -> dict[str
     if ep.media_endpoint:
         out["STORAGE_AWS_ENDPOINT_URL"] = ep.media_endpoint
     if s.postgres.ssl_root_cert:
-        out["POSTGRE_SSLROOTCERT"] = f"{CERT_DIR}/postgres-ca.crt"
+        out["POSTGRE_SSLROOTCERT"] = CA_FILE
     if s.postgres.ssl_cert:
-        out["POSTGRE_SSLCERT"] = f"{CERT_DIR}/postgres-client.crt"
-        out["POSTGRE_SSLKEY"] = f"{CERT_DIR}/postgres-client.key"
+        out["POSTGRE_SSLCERT"] = CLIENT_CERT_FILE
+        out["POSTGRE_SSLKEY"] = CLIENT_KEY_FILE
     if ep.redis_url and s.edition == "enterprise":
         out["REDIS_LOCATION"] = ep.redis_url
     if role == "app":
@@ -136,8 +140,8 @@ def cert_files(s: Settings) -> Mapping[str, pulumi.Input[str]]:
     """Certificate files the app needs for Postgres TLS (path -> content)."""
     files: dict[str, pulumi.Input[str]] = {}
     if s.postgres.ssl_root_cert:
-        files[f"{CERT_DIR}/postgres-ca.crt"] = s.postgres.ssl_root_cert
+        files[CA_FILE] = s.postgres.ssl_root_cert
     if s.postgres.ssl_cert and s.postgres.ssl_key is not None:
-        files[f"{CERT_DIR}/postgres-client.crt"] = s.postgres.ssl_cert
-        files[f"{CERT_DIR}/postgres-client.key"] = s.postgres.ssl_key.output()
+        files[CLIENT_CERT_FILE] = s.postgres.ssl_cert
+        files[CLIENT_KEY_FILE] = s.postgres.ssl_key.output()
     return files

@@ -21,6 +21,11 @@ class Platform(Protocol):
         """Run `spec`; `gate` must resolve (successfully) before the workload is created."""
         ...
 
+    def schedule(self, spec: ServiceSpec, parent: pulumi.Resource) -> pulumi.Resource | None:
+        """Run `spec` on `spec.schedule`; None where the platform has no scheduler (Docker: the
+        README's scripts do it by hand)."""
+        ...
+
     def ssrf_address(self, name: str) -> str:
         """The address Label Studio reaches service `name` at, for the SSRF allow-list."""
         ...

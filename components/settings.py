@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from components import settings_backup as backup_settings
 from components import settings_checks as checks
 from components import settings_kubernetes as k8s_settings
 from components import settings_monitoring as day2_settings
@@ -36,7 +37,6 @@ from components.settings_schema import (  # re-exported: the settings' public fa
     SettingsError,
 )
 
-_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
 _REGION = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?")  # what botocore accepts
 # Docker's reference grammar: [registry[:port]/]component(/component)*, components lower case
@@ -159,6 +159,7 @@ def parse(
 
     platform = r.choice("platform", ("docker", "kubernetes"))
     public_url = _public_url(r)
+    postgres, media = _postgres(r), _media(r)
     settings = Settings(
         stack=stack,
         platform=platform,
@@ -171,9 +172,9 @@ def parse(
         http_port=r.integer("httpPort", 1, 65535),
         docker_subnet=_subnet(r),
         namespace=_namespace(r, "kubernetesNamespace"),
-        postgres=_postgres(r),
+        postgres=postgres,
         redis=_redis(r),
-        media=_media(r),
+        media=media,
         ml_backend=_ml_backend(r),
         seed_projects=_seed_projects(r, base_dir),
         # Kubernetes platform
@@ -189,6 +190,7 @@ def parse(
         seed_protect_projects=r.boolean("seedProtectProjects"),
         admin_api_token=day2_settings.admin_api_token(r),
         monitoring=day2_settings.parse_monitoring(r, r.image("postgresExporterImage")),
+        backup=backup_settings.parse_backup(r, platform, postgres, media),
     )
     _cross_checks(r, settings)
     if r.problems:
@@ -305,8 +307,8 @@ def _postgres(r: _Reader) -> Postgres:
             r.fail("postgresSslMode", f"{ssl_mode} needs TLS, which the embedded database does not serve; "
                    "fix: remove it or set postgresMode: external")
     image = r.image("postgresImage")
-    major = re.match(r"(?:.*/)?postgres(?:ql)?:(\d+)", image)
-    if major and int(major.group(1)) < 14:
+    major = checks.postgres_major(image)
+    if major is not None and major < 14:
         r.fail("postgresImage", f"{r.show('postgresImage', image)}: Label Studio >= 1.23.1 needs PostgreSQL >= 14; "
                "fix: use 14 or newer")
     return Postgres(
@@ -356,9 +358,8 @@ def _redis(r: _Reader) -> Redis:
 def _media(r: _Reader) -> Media:
     mode = r.choice("mediaMode", ("minio", "s3"))
     bucket = r.string("mediaBucket")
-    if not _BUCKET.match(bucket) or ".." in bucket:
-        r.fail("mediaBucket", f"{r.show('mediaBucket', bucket)} is not a valid S3 bucket name; "
-               "fix: 3-63 lower-case letters, digits, '-', '.'")
+    if checks.bucket_problem(bucket):
+        r.fail("mediaBucket", f"{r.show('mediaBucket', bucket)} {checks.bucket_problem(bucket)}")
     endpoint = _url(r, "mediaEndpoint", "https://s3.example.com") if r.given("mediaEndpoint") else ""
     if mode == "minio" and r.given("mediaEndpoint"):
         r.fail("mediaEndpoint", "is only for mediaMode s3; fix: remove it or set mediaMode: s3")

@@ -19,6 +19,8 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 # Docker's default bridge (docker0): a network overlapping it cannot be created.
 DOCKER_BRIDGE = ipaddress.ip_network("172.17.0.0/16")
 _RFC1918 = tuple(ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
+BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_POSTGRES_MAJOR = re.compile(r"(?:.*/)?postgres(?:ql)?:(\d+)")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SECRETISH = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|KEY|CREDENTIAL|PRIVATE")
 # Set by the stack on the ML backend (components/ml_backend.py), after mlBackendEnv: the fix for each.
@@ -147,6 +149,18 @@ def ml_env_problem(item: str, earlier: Mapping[str, str]) -> str | None:
     if name in earlier:
         return f"{name} is given twice; fix: keep one {name}=... entry"
     return None
+
+
+def bucket_problem(name: str) -> str | None:
+    if not BUCKET_NAME.match(name) or ".." in name:
+        return "is not a valid S3 bucket name; fix: 3-63 lower-case letters, digits, '-', '.'"
+    return None
+
+
+def postgres_major(image: str) -> int | None:
+    """The PostgreSQL major of a `postgres:<major>...` image reference; None when it does not say."""
+    match = _POSTGRES_MAJOR.match(image)
+    return int(match.group(1)) if match else None
 
 
 def closest_key(key: str, known: Iterable[str]) -> str:

@@ -23,6 +23,7 @@ KUBERNETES_ONLY = (
     "webReplicas", "webMaxReplicas", "webCpuTarget", "webPdbMinAvailable", "mlBackendNodeSelector",
     "mlBackendTolerations", "storageClass", "postgresStorageSize", "redisStorageSize", "minioStorageSize",
     "monitoringEnabled", "monitoringLabels", "monitoringNamespace", "postgresExporterImage",
+    "backupSchedule", "backupImage", "backupAwsCliImage",
 )
 CPU = re.compile(r"[1-9][0-9]{0,5}m|[0-9]{1,3}(\.[0-9]{1,3})?")
 MEMORY = re.compile(r"[1-9][0-9]{0,5}(Mi|Gi)")

@@ -111,6 +111,14 @@ DEFAULTS: dict[str, tuple[Any, str]] = {
     "monitoringNamespace": ("monitoring", "Kubernetes: namespace of Prometheus (the only one allowed to scrape)."),
     "postgresExporterImage": ("quay.io/prometheuscommunity/postgres-exporter:v0.20.1",
                               "Kubernetes, monitoring: PostgreSQL exporter image (database reachability)."),
+    # --- backup and restore (issue 6, components/settings_backup.py) ---
+    "backupEnabled": (True, "Back up PostgreSQL (Kubernetes: a CronJob; Docker: scripts/backup.sh) with retention."),
+    "backupSchedule": ("17 2 * * *", "Kubernetes: when the backup CronJob runs, five cron fields, in UTC."),
+    "backupBucket": ("", "Bucket of the dumps (same endpoint and credentials); empty = the media bucket."),
+    "backupPrefix": ("backups/postgres", "Key prefix of the dumps, dated below it (no leading/trailing '/')."),
+    "backupRetentionDays": (30, "Days a dump is kept: an S3 lifecycle rule on backupPrefix."),
+    "backupImage": ("", "Kubernetes: pg_dump/pg_restore image, major >= the server's; empty = postgresImage."),
+    "backupAwsCliImage": ("amazon/aws-cli:2.22.35", "Kubernetes: AWS CLI image that uploads and downloads dumps."),
 }
 
 SECRET_KEYS = frozenset(
@@ -220,6 +228,19 @@ class Monitoring:
 
 
 @dataclass(frozen=True)
+class Backup:
+    """PostgreSQL dumps in S3 (components/backup.py); bucket and image already resolved."""
+
+    enabled: bool
+    schedule: str  # five cron fields, UTC
+    bucket: str  # backupBucket, else the media bucket
+    prefix: str
+    retention_days: int
+    image: str  # backupImage, else postgresImage
+    cli_image: str
+
+
+@dataclass(frozen=True)
 class Settings:
     stack: str
     platform: str
@@ -250,6 +271,7 @@ class Settings:
     # day-2 operations
     admin_api_token: Secret | None  # None: the generated bootstrap token
     monitoring: Monitoring
+    backup: Backup
 
     @property
     def image_ref(self) -> str:

@@ -67,10 +67,22 @@ class Autoscale:
 
 
 @dataclass(frozen=True)
+class Schedule:
+    """Run on a cron schedule (Kubernetes: a CronJob) rather than once or all the time."""
+
+    cron: str  # five fields, UTC
+    # Never on its own: a template for runs started by hand (`kubectl create job --from=cronjob/<name>`).
+    suspended: bool = False
+    deadline_seconds: int = 6 * 3600  # a run taking longer is stopped and counts as failed
+    retries: int = 2  # new pods after a failed one, before the run counts as failed
+
+
+@dataclass(frozen=True)
 class ServiceSpec:
     name: str  # role and in-network host name: "postgres", "app", "nginx", ...
     image: str
     aliases: tuple[str, ...] = ()  # more in-network host names
+    command: tuple[str, ...] = ()  # replaces the image's entrypoint; () keeps it
     args: tuple[str, ...] = ()
     env: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     secret_env: Mapping[str, pulumi.Output[str]] = field(default_factory=dict)
@@ -105,3 +117,11 @@ class ServiceSpec:
     tolerations: tuple[tuple[str, str, str], ...] = ()  # (key, value or "" for Exists, effect)
     # It serves Prometheus metrics at /metrics on this port: Prometheus (and only it) may scrape it.
     metrics_port: int | None = None
+    # Run-to-completion containers started one after the other before this one, in the same pod:
+    # their own image, command, env, files, volumes and resources; volumes of the same name are
+    # shared (a scratch dir handing a file over). The pod's user, calls and ports are this spec's.
+    init: tuple[ServiceSpec, ...] = ()
+    schedule: Schedule | None = None
+    # Env read when a run starts from a ConfigMap the operator creates then (Kubernetes):
+    # variable -> (ConfigMap name, key). A run without it does not start.
+    operator_env: Mapping[str, tuple[str, str]] = field(default_factory=dict)

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs what the tests need on a fresh Debian 12 machine (as root); fast and silent when done.
-#   - PostgreSQL server binaries (Debian package; no cluster is created or started by it)
+#   - PostgreSQL server binaries (Debian package; no cluster is created or started by it), shellcheck
 #   - .venv                : the project's dev requirements
 #   - .venvs/label-studio  : Label Studio at the stack's `labelstudio:version`, in its own venv
 #                            (its protobuf clashes with pulumi's)
 #   - .venvs/checkov       : checkov (requirements-checkov.txt), in its own venv (its pins clash with ours)
+#   - .venvs/awscli        : the AWS CLI (requirements-awscli.txt) the backup tests run, in its own venv
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -57,6 +58,7 @@ EOF
 # --- Debian packages ------------------------------------------------------------------------------
 packages=()
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || packages+=(postgresql)
+command -v shellcheck >/dev/null || packages+=(shellcheck)  # the backup scripts are linted by a test
 command -v python3 >/dev/null || packages+=(python3)
 python3 -c "import ensurepip, venv" 2>/dev/null || packages+=(python3-venv)
 if ((${#packages[@]})); then
@@ -105,4 +107,13 @@ if pins_installed .venvs/checkov/bin/python requirements-checkov.txt; then
 else
     say "installing requirements-checkov.txt into .venvs/checkov"
     quietly .venvs/checkov/bin/python -m pip install -q --disable-pip-version-check -r requirements-checkov.txt
+fi
+
+# --- AWS CLI venv (backup tests) ----------------------------------------------------------------------
+[[ -x .venvs/awscli/bin/python ]] || { mkdir -p .venvs && quietly python3 -m venv .venvs/awscli; }
+if pins_installed .venvs/awscli/bin/python requirements-awscli.txt; then
+    say "awscli up to date"
+else
+    say "installing requirements-awscli.txt into .venvs/awscli"
+    quietly .venvs/awscli/bin/python -m pip install -q --disable-pip-version-check -r requirements-awscli.txt
 fi

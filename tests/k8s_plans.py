@@ -12,7 +12,8 @@ from tools import manifests
 from tools.plan import Plan, run
 
 ROOT = Path(__file__).resolve().parent.parent
-WORKLOADS = ("Deployment", "StatefulSet", "Job")
+WORKLOADS = ("Deployment", "StatefulSet", "Job", "CronJob")
+RUN_TO_COMPLETION = ("Job", "CronJob")
 K8S_VERSIONS = ("1.29", "1.30", "1.31", "1.32", "1.33", "1.34")  # the strict schemas we validate against
 # Everything this stack can deploy on Kubernetes, embedded: Postgres, Enterprise Redis, MinIO, ML backend.
 FULL_EMBEDDED = {
@@ -45,13 +46,29 @@ class Manifests:
         return {d["metadata"]["labels"]["app.kubernetes.io/name"]: d for d in self.docs if d["kind"] in WORKLOADS}
 
     def pods(self) -> dict[str, dict[str, Any]]:
-        return {name: w["spec"]["template"]["spec"] for name, w in self.workloads().items()}
+        return {name: template(w)["spec"] for name, w in self.workloads().items()}
+
+    def pod_labels(self, name: str) -> dict[str, str]:
+        return dict(template(self.workloads()[name])["metadata"]["labels"])
+
+    def init_container(self, name: str, container: str) -> dict[str, Any]:
+        return dict(next(c for c in self.pods()[name]["initContainers"] if c["name"] == container))
 
     def container(self, name: str) -> dict[str, Any]:
         return dict(self.pods()[name]["containers"][0])
 
     def env(self, name: str) -> dict[str, dict[str, Any]]:
-        return {e["name"]: e for e in self.container(name).get("env", [])}
+        return env_of(self.container(name))
+
+
+def template(workload: dict[str, Any]) -> dict[str, Any]:
+    """The pod template of a workload (a CronJob's is in its job template)."""
+    spec = workload["spec"]["jobTemplate"]["spec"] if workload["kind"] == "CronJob" else workload["spec"]
+    return dict(spec["template"])
+
+
+def env_of(container: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {e["name"]: e for e in container.get("env", [])}
 
 
 @cache

@@ -201,6 +201,23 @@ APP_PODS = {"app.kubernetes.io/name": "app", "app.kubernetes.io/instance": "t"}
 BACKUP = k(pod([container(name="backup", image="postgres:16.4-bookworm",
                           command=["sh", "-c", "pg_dump -Fc | aws s3 cp - s3://b/$(date +%F).dump"])]),
            kind="CronJob", name="backup")
+
+
+def cron(containers: list[dict[str, Any]], name: str, component: str, suspend: bool = False,
+         init: list[dict[str, Any]] | None = None) -> View:
+    """A CronJob like the stack's postgres-backup / postgres-restore (client steps in init containers)."""
+    body = workload(kind="CronJob", spec=pod(containers, **({"initContainers": init} if init else {})), name=name,
+                    labels={"app.kubernetes.io/component": component})
+    body["spec"]["suspend"] = suspend
+    return view(K8S["CronJob"], body, name=name)
+
+
+AWS_CLI = container(name="upload", image="amazon/aws-cli:2.22.35", command=["/bin/sh", "-c", "aws s3 cp a s3://b/c"])
+PG_DUMP = container(name="dump", image="postgres:16.4-bookworm", args=["pg_dump", "--format=custom"])
+PG_RESTORE = container(name="restore", image="postgres:16.4-bookworm", args=["pg_restore", "--clean", "/dump/x"])
+STACK_BACKUP = cron([AWS_CLI], "postgres-backup", "backup", init=[PG_DUMP])
+STACK_RESTORE = cron([PG_RESTORE], "postgres-restore", "restore", suspend=True, init=[AWS_CLI])
+SUSPENDED_BACKUP = cron([AWS_CLI], "postgres-backup", "backup", suspend=True, init=[PG_DUMP])
 CONFIGMAP_LS = view(K8S["ConfigMap"], {"metadata": {"name": "app-config", "namespace": "label-studio"},
                                        "data": {"DJANGO_DB": "default", "DEBUG": "true"}}, name="app-config")
 

@@ -70,8 +70,7 @@ def allows(policies: list[dict[str, Any]], src: Endpoint, dst: Endpoint) -> bool
 def endpoints(m: Manifests) -> dict[str, Endpoint]:
     ports = {"postgres": 5432, "redis": 6379, "minio": 9000, "app": 8000, "nginx": 8085, "ml-backend": 9090,
              "postgres-exporter": 9187}
-    out = {name: Endpoint(name, NAMESPACE, w["spec"]["template"]["metadata"]["labels"], port=ports.get(name, 0))
-           for name, w in m.workloads().items()}
+    out = {name: Endpoint(name, NAMESPACE, m.pod_labels(name), port=ports.get(name, 0)) for name in m.workloads()}
     out["ingress-controller"] = Endpoint("ingress-controller", "ingress-nginx", {"app": "ingress-nginx"})
     out["dns"] = Endpoint("dns", "kube-system", {"k8s-app": "kube-dns"}, port=53)
     return out
@@ -86,7 +85,8 @@ def flows(m: Manifests, externals: dict[str, Endpoint]) -> set[tuple[str, str]]:
             if s != d and dst.port and NAMESPACE in (src.namespace, dst.namespace) and allows(policies, src, dst)}
 
 
-PODS_EMBEDDED = ("postgres", "redis", "minio", "migrate", "app", "nginx", "ml-backend")
+BACKUP_PODS = ("postgres-backup", "postgres-restore")
+PODS_EMBEDDED = ("postgres", "redis", "minio", "migrate", "app", "nginx", "ml-backend", *BACKUP_PODS)
 DNS = {(pod, "dns") for pod in PODS_EMBEDDED}
 EMBEDDED_FLOWS = {
     ("ingress-controller", "nginx"),
@@ -95,6 +95,8 @@ EMBEDDED_FLOWS = {
     ("app", "redis"),
     ("app", "minio"), ("ml-backend", "minio"),
     ("app", "ml-backend"), ("ml-backend", "app"),
+    # backup and restore runs: the database and the bucket, nothing else
+    *((pod, target) for pod in BACKUP_PODS for target in ("postgres", "minio")),
 } | DNS
 
 
@@ -106,17 +108,20 @@ def test_every_pair_of_embedded_components_is_allowed_or_denied_as_specified(tmp
     assert (unexpected, missing) == (set(), set())
     # what matters most, denied: the edge straight to the app or the data, nginx to the data
     for denied in (("ingress-controller", "app"), ("ingress-controller", "postgres"), ("nginx", "postgres"),
-                   ("ml-backend", "postgres"), ("ml-backend", "redis"), ("minio", "app"), ("app", "outside-443")):
+                   ("ml-backend", "postgres"), ("ml-backend", "redis"), ("minio", "app"), ("app", "outside-443"),
+                   ("postgres-backup", "app"), ("postgres-backup", "outside-443"), ("postgres-backup", "redis"),
+                   ("postgres-restore", "ml-backend")):
         assert denied not in allowed
 
 
-PROD_PODS = ("migrate", "app", "nginx", "ml-backend", "postgres-exporter")
+PROD_PODS = ("migrate", "app", "nginx", "ml-backend", "postgres-exporter", *BACKUP_PODS)
 PROD_FLOWS = {
     ("ingress-controller", "nginx"), ("nginx", "app"), ("app", "ml-backend"), ("ml-backend", "app"),
     ("app", "database"), ("migrate", "database"),  # external Postgres, in the configured CIDR
     ("app", "s3"), ("ml-backend", "s3"),  # the bucket, in the configured CIDR, on 443
     ("postgres-exporter", "database"),  # monitoring: the exporter connects as the app does
     ("prometheus", "postgres-exporter"),  # ... and Prometheus scrapes its metrics port, nothing else
+    *((pod, target) for pod in BACKUP_PODS for target in ("database", "s3")),
 } | {(pod, "dns") for pod in PROD_PODS}
 
 

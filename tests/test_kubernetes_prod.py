@@ -17,13 +17,15 @@ import yaml
 
 from components import ssrf
 from components.k8s_checkov import SKIPS
-from tests.k8s_plans import K8S_VERSIONS, ROOT, prod
+from tests.k8s_plans import K8S_VERSIONS, ROOT, RUN_TO_COMPLETION, prod
 from tools import manifests
 from tools.plan import SECRET_SIG, SIG_KEY, _unwrap
 
 CHECKOV = ROOT / ".venvs" / "checkov" / "bin" / "checkov"
 
 WEB = ("app", "nginx")
+USERS = {"postgres-backup": (999, 999, 999), "postgres-restore": (999, 999, 999),
+         "postgres-exporter": (65534, 65534, 65534)}  # its image's nobody
 
 
 # --- HA web tier -----------------------------------------------------------------------------------
@@ -67,11 +69,14 @@ def test_ingress_serves_the_public_host_with_tls_and_a_body_limit_for_imports() 
 
 def test_probes_graceful_shutdown_and_limits() -> None:
     m = prod()
-    for name, container in ((n, m.container(n)) for n in m.workloads()):
-        limits, requests = container["resources"]["limits"], container["resources"]["requests"]
-        assert {"cpu", "memory"} <= set(limits) and requests["cpu"] == limits["cpu"], name
-        if name == "migrate":
-            assert not {"readinessProbe", "livenessProbe", "startupProbe"} & set(container)
+    for name, workload in m.workloads().items():
+        pod = m.pods()[name]
+        for container in pod["containers"] + pod.get("initContainers", []):
+            limits, requests = container["resources"]["limits"], container["resources"]["requests"]
+            assert {"cpu", "memory"} <= set(limits) and requests["cpu"] == limits["cpu"], name
+        container = m.container(name)
+        if workload["kind"] in RUN_TO_COMPLETION:  # migrations, backup and restore runs
+            assert not {"readinessProbe", "livenessProbe", "startupProbe", "lifecycle"} & set(container), name
             continue
         for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
             assert container[probe]["httpGet"]["port"] == container["ports"][0]["containerPort"], (name, probe)
@@ -129,7 +134,11 @@ def test_the_app_uses_its_cloud_identity_for_s3() -> None:
     accounts = prod().of("ServiceAccount")
     assert accounts["app"]["metadata"]["annotations"] == {
         "eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/label-studio-media"}
-    assert all("annotations" not in a["metadata"] for n, a in accounts.items() if n != "app")
+    # backup and restore runs reach the bucket with the same role (its trust policy names their accounts)
+    with_identity = {n for n, a in accounts.items() if "annotations" in a["metadata"]}
+    assert with_identity == {"app", "postgres-backup", "postgres-restore"}
+    assert all(accounts[n]["metadata"]["annotations"] == accounts["app"]["metadata"]["annotations"]
+               for n in with_identity)
     env = prod().env("app")
     assert "STORAGE_AWS_ACCESS_KEY_ID" not in env and env["STORAGE_TYPE"]["value"] == "s3"
 
@@ -143,8 +152,8 @@ def test_every_pod_template_meets_pod_security_restricted() -> None:
     for name, pod in m.pods().items():
         ctx = pod["securityContext"]
         assert ctx["runAsNonRoot"] is True and ctx["runAsUser"] > 0, name
-        own_user = (65534, 65534, 65534) if name == "postgres-exporter" else (1001, 0, 0)  # its image's nobody
-        assert (ctx["runAsUser"], ctx["runAsGroup"], ctx["fsGroup"]) == own_user, name  # else the LS images
+        # the images' own users: Label Studio 1001:0, the Postgres client image's postgres 999:999, the exporter's nobody
+        assert (ctx["runAsUser"], ctx["runAsGroup"], ctx["fsGroup"]) == (USERS.get(name, (1001, 0, 0))), name
         assert ctx["seccompProfile"] == {"type": "RuntimeDefault"}, name
         assert pod["automountServiceAccountToken"] is False and pod["serviceAccountName"] == name, name
         assert not {"hostNetwork", "hostPID", "hostIPC"} & set(pod), name
@@ -214,17 +223,17 @@ def test_prod_manifests_validate_strictly(version: str) -> None:
             continue
         kinds.add(doc["kind"])
         assert kubernetes_validate.validate(doc, version, strict=True) == version
-    assert {"Deployment", "Job", "Service", "Ingress", "HorizontalPodAutoscaler", "PodDisruptionBudget",
+    assert {"Deployment", "Job", "CronJob", "Service", "Ingress", "HorizontalPodAutoscaler", "PodDisruptionBudget",
             "NetworkPolicy", "Secret", "ServiceAccount", "Namespace"} <= kinds
     assert {d["kind"] for d in prod().docs if d["apiVersion"].startswith(CUSTOM_API_GROUPS)} == {
         "ServiceMonitor", "PrometheusRule"}
 
 
 @pytest.fixture(scope="session")
-def checkov_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def checkov_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[dict[str, Any]], ...]:
     """checkov once per session on the prod manifests (as `make plan STACK=prod` writes them) and,
     in the same run, on a canary: prod's nginx made privileged, which checkov must refuse.
-    Returns the checks (failed, skipped) as checkov reports them, each with its file."""
+    Returns the checks (failed, skipped, passed) as checkov reports them, each with its file."""
     out = tmp_path_factory.mktemp("checkov")
     assert manifests.write(prod().plan, out / "prod") > 20
     canary = json.loads(json.dumps(prod().one("Deployment", "nginx")))
@@ -238,22 +247,25 @@ def checkov_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[dict[
     assert result.stdout.strip(), result.stderr[-2000:]
     report: dict[str, Any] = json.loads(result.stdout)
     assert report["summary"]["parsing_errors"] == 0 and report["summary"]["passed"] > 300
-    return report["results"]["failed_checks"], report["results"].get("skipped_checks", [])
+    results = report["results"]
+    return results["failed_checks"], results.get("skipped_checks", []), results["passed_checks"]
 
 
-def test_checkov_finds_nothing_but_the_documented_skips(
-        checkov_report: tuple[list[dict[str, Any]], list[dict[str, Any]]]) -> None:
-    failed, skipped = checkov_report
+def test_checkov_finds_nothing_but_the_documented_skips(checkov_report: tuple[list[dict[str, Any]], ...]) -> None:
+    failed, skipped, passed = checkov_report
     assert [(c["check_id"], c["file_path"]) for c in failed if "/prod/" in c["file_path"]] == []
     assert {c["check_id"] for c in skipped if "/prod/" in c["file_path"]} == set(SKIPS)
+    # the backup CronJob is checked too (pod security, token, resources of both of its containers)
+    cron = {c["check_id"] for c in passed if c["file_path"].endswith("/cronjob-postgres-backup.yaml")}
+    assert {"CKV_K8S_16", "CKV_K8S_20", "CKV_K8S_22", "CKV_K8S_28", "CKV_K8S_38"} <= cron, sorted(cron)
     readme = (ROOT / "README.md").read_text()
     for check in SKIPS:
         assert f"`{check}`" in readme, f"README lists no reason for skipping {check}"
 
 
-def test_checkov_really_checks(checkov_report: tuple[list[dict[str, Any]], list[dict[str, Any]]]) -> None:
+def test_checkov_really_checks(checkov_report: tuple[list[dict[str, Any]], ...]) -> None:
     """The canary fails: a regression in the prod manifests would be noticed the same way."""
-    failed, _ = checkov_report
+    failed = checkov_report[0]
     canary = {c["check_id"] for c in failed if "/canary/" in c["file_path"]}
     assert "CKV_K8S_16" in canary  # privileged container
     assert {"CKV_K8S_40", "CKV_K8S_43"} <= canary  # without its skip annotations

@@ -45,9 +45,27 @@ def test_dev_stack_has_only_the_advisory_violations_the_readme_lists() -> None:
         assert f"| `{rule}` | {resource} |" in readme, (rule, resource)
 
 
-def test_prod_stack_has_no_mandatory_violation() -> None:
-    # The backup rule stays advisory until day-2 backups exist (issue 6).
-    assert found("prod", "prod.json") == {("backup-job-in-production", "prod", "advisory")}
+def test_prod_stack_has_no_violation() -> None:
+    # The backup rule is mandatory since the stack backs up (postgres-backup CronJob): it passes.
+    assert found("prod", "prod.json") == set()
+    config = runner.load_config(CONFIG / "prod.json")
+    assert runner.level_of("backup-job-in-production", config) == "mandatory"
+
+
+def prod_without_backups(tmp_path: Path) -> Path:
+    """The prod stack file with backupEnabled: false (and the backup keys it then refuses removed)."""
+    stack = tmp_path / "Pulumi.nobackup.yaml"
+    text = (ROOT / "Pulumi.prod.yaml").read_text()
+    assert "labelstudio:backupEnabled: true" in text
+    for key in ("backupSchedule", "backupRetentionDays", "backupImage"):
+        text = text.replace(f"labelstudio:{key}:", f"# labelstudio:{key}:")
+    stack.write_text(text.replace("labelstudio:backupEnabled: true", "labelstudio:backupEnabled: false"))
+    return stack
+
+
+def test_prod_without_backups_is_refused(tmp_path: Path) -> None:
+    stack = prod_without_backups(tmp_path)
+    assert found("nobackup", "prod.json", stack) == {("backup-job-in-production", "nobackup", "mandatory")}
 
 
 def test_insecure_stack_is_rejected_naming_the_rules() -> None:
@@ -61,6 +79,7 @@ def test_insecure_stack_is_rejected_naming_the_rules() -> None:
         "data-services-not-exposed",  # MinIO's S3 port is published
         "web-replicas",  # one Docker container is not production
         "seed-projects-protected",
+        "backup-job-in-production",  # Docker has no scheduler: no backup CronJob
     }
     assert ("run-as-non-root", "ml-backend", "mandatory") in violations
     assert runner.main(["insecure", "--file", str(INSECURE), "--config", str(CONFIG / "prod.json")]) == 1
@@ -148,12 +167,12 @@ def _engine_config(config: dict[str, Any]) -> proto.ConfigureAnalyzerRequest:
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_offline_runner_matches_the_sdk_analyzer(stack: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_offline_runner_matches_the_sdk_analyzer(stack: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """The engine's Analyze/AnalyzeStack requests (secrets marked) through pulumi-policy's servicer
-    give the same violations as the offline runner."""
+    give the same violations as the offline runner (prod: without backups, so there is one)."""
     monkeypatch.setattr(sdk_policy, "deserialize_properties", sdk_policy.deserialize_properties)
     keep_secret_markers()
-    plan = run(stack)
+    plan = run(stack, prod_without_backups(tmp_path) if stack == "prod" else None)
     config = runner.load_config(CONFIG / f"{stack}.json")
     policies: list[sdk_policy.Policy] = [runner.to_policy(r) for r in RULES]
     servicer = sdk_policy._PolicyAnalyzerServicer(PACK_NAME, "1", policies, pulumi_policy.EnforcementLevel.MANDATORY)
@@ -221,7 +240,7 @@ def test_the_cli_can_read_the_pack_metadata() -> None:
     assert info.name == PACK_NAME and info.supportsConfig
     by_name = {p.name: p for p in info.policies}
     assert set(by_name) == set(BY_NAME)
-    assert by_name["backup-job-in-production"].enforcementLevel == proto.ADVISORY
+    assert by_name["backup-job-in-production"].enforcementLevel == proto.MANDATORY
     assert by_name["no-privileged"].severity == proto.POLICY_SEVERITY_CRITICAL
     schema = json_format.MessageToDict(by_name["web-replicas"].configSchema)
     assert schema["properties"]["environment"] == {"type": "string", "enum": ["dev", "prod"], "default": "prod",

@@ -56,8 +56,9 @@ def test_dev_plan_holds_the_whole_docker_stack() -> None:
     assert {"postgres-password", "django-secret-key", "admin-password", "admin-token",
             "minio-access-key", "minio-secret-key", "minio-kms-key"} <= randoms
     dynamic = [r for r in p.resources if r.type.startswith(DYNAMIC_PREFIX)]
-    assert {r.name for r in dynamic} == {"media-bucket", "project-product-photos", "project-support-tickets",
-                                         "user-labeling-lead", "user-annotator-one", "user-reviewer"}
+    assert {r.name for r in dynamic} == {"media-bucket", "backup-retention", "project-product-photos",
+                                         "project-support-tickets", "user-labeling-lead", "user-annotator-one",
+                                         "user-reviewer"}
 
 
 def test_components_nest_under_label_studio() -> None:

@@ -93,8 +93,7 @@ def input_failures(news: Mapping[str, Any]) -> list[CheckFailure]:
     for key in ("endpoint", "region", "bucket", "server_flavor", "cors_origins"):
         if key not in news:
             failures.append(CheckFailure(key, f"{key} is required"))
-    if known("endpoint") and urlsplit(str(news["endpoint"])).scheme not in ("http", "https"):
-        failures.append(CheckFailure("endpoint", "endpoint must be an http(s) URL of the S3 API"))
+    failures.extend(endpoint_failures(news))
     if known("region") and (not isinstance(news["region"], str) or not news["region"]):
         failures.append(CheckFailure("region", "region must be a non-empty string"))
     if known("bucket") and not (isinstance(news["bucket"], str) and _BUCKET_NAME.match(news["bucket"])):
@@ -114,18 +113,35 @@ def input_failures(news: Mapping[str, Any]) -> list[CheckFailure]:
     return failures
 
 
-def _s3(props: Mapping[str, Any], log: OperationLog) -> Any:
-    """A fresh client per operation (boto3 sessions are not thread-safe); calls are logged."""
+def endpoint_failures(news: Mapping[str, Any]) -> list[CheckFailure]:
+    """The endpoint is an http(s) URL of an S3 API, or "" for AWS S3 in the region."""
+    endpoint = news.get("endpoint")
+    if "endpoint" in news and is_known(endpoint) and endpoint != "" and (
+            urlsplit(str(endpoint)).scheme not in ("http", "https")):
+        return [CheckFailure("endpoint", "endpoint must be an http(s) URL of the S3 API, or empty for AWS S3")]
+    return []
+
+
+def wait_for_endpoint(log: OperationLog, endpoint: str) -> None:
+    """A just-started MinIO may not answer yet; AWS S3 (no endpoint given) always does."""
+    if endpoint:
+        wait_until_answers(log, endpoint, ENDPOINT_WAIT_SECONDS, lambda status: status < 500)
+
+
+def s3_client(props: Mapping[str, Any], log: OperationLog) -> Any:
+    """A fresh client per operation (boto3 sessions are not thread-safe); calls are logged.
+    An empty endpoint is AWS S3 in the region."""
     session = boto3.session.Session(
         aws_access_key_id=props.get("access_key_id"),
         aws_secret_access_key=props.get("secret_access_key"),
         region_name=props["region"],
     )
     host = urlsplit(props["endpoint"]).hostname or ""
-    style = "auto" if host.endswith(".amazonaws.com") else "path"  # MinIO/loopback need path style
+    aws = not props["endpoint"] or host.endswith(".amazonaws.com")
+    style = "auto" if aws else "path"  # MinIO/loopback need path style
     config = Config(s3={"addressing_style": style}, retries={"mode": "standard", "max_attempts": 3},
                     connect_timeout=10, read_timeout=60)
-    client = session.client("s3", endpoint_url=props["endpoint"], config=config)
+    client = session.client("s3", endpoint_url=props["endpoint"] or None, config=config)
     log.watch_boto3(client)
     return client
 
@@ -258,14 +274,14 @@ class MediaBucketProvider(ResourceProvider):
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         log = OperationLog(RESOURCE, "create")
-        wait_until_answers(log, props["endpoint"], ENDPOINT_WAIT_SECONDS, lambda status: status < 500)
-        s3 = _s3(props, log)
+        wait_for_endpoint(log, props["endpoint"])
+        s3 = s3_client(props, log)
         _ensure_bucket(s3, props, log)
         return CreateResult(props["bucket"], _outputs(props, _harden(s3, props, log)))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         log = OperationLog(RESOURCE, "read")
-        s3 = _s3(props, log)
+        s3 = s3_client(props, log)
         try:
             s3.head_bucket(Bucket=id_)
         except ClientError as error:
@@ -279,8 +295,8 @@ class MediaBucketProvider(ResourceProvider):
 
     def update(self, id_: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         log = OperationLog(RESOURCE, "update")
-        wait_until_answers(log, news["endpoint"], ENDPOINT_WAIT_SECONDS, lambda status: status < 500)
-        s3 = _s3(news, log)
+        wait_for_endpoint(log, news["endpoint"])
+        s3 = s3_client(news, log)
         _ensure_bucket(s3, news, log)
         return UpdateResult(_outputs(news, _harden(s3, news, log)))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from urllib.parse import urlsplit
 
-from rules.base import ADVISORY, MANDATORY, Config, Finding, View, rule
+from rules.base import MANDATORY, Config, Finding, View, rule
 from rules.shapes import (
     DOCKER_CONTAINER,
     K8S_CRONJOB,
@@ -17,6 +17,7 @@ from rules.shapes import (
     k8s_data_service,
     k8s_env,
     pod_spec,
+    runs_postgres_client,
     words,
 )
 from rules.wire import UNKNOWN, get, items, text, truthy
@@ -155,8 +156,7 @@ def postgres_persistent_storage(view: View, _config: Config) -> Iterator[str]:
     claims = {text(get(t, "metadata", "name")) for t in items(get(view.props, "spec", "volumeClaimTemplates"))}
     claims |= {text(get(v, "name")) for v in items(get(pod, "volumes")) if get(v, "persistentVolumeClaim")}
     for _pod, container in k8s_pairs(view):
-        if k8s_data_service(view, container) != "postgres" or "pg_dump" in words(get(container, "command"),
-                                                                                    get(container, "args")):
+        if k8s_data_service(view, container) != "postgres" or runs_postgres_client(container):
             continue
         data_dir = _postgres_data_dir(k8s_env(container))
         mounts = [text(get(m, "name")) for m in items(get(container, "volumeMounts"))
@@ -166,7 +166,8 @@ def postgres_persistent_storage(view: View, _config: Config) -> Iterator[str]:
 
 
 def _is_backup(view: View) -> bool:
-    if view.type != K8S_CRONJOB:
+    """A CronJob that runs on its own (not suspended) and dumps the database."""
+    if view.type != K8S_CRONJOB or truthy(get(view.props, "spec", "suspend")):
         return False
     if "backup" in words(*get(view.props, "metadata", "labels", default={}).values()):
         return True
@@ -175,18 +176,18 @@ def _is_backup(view: View) -> bool:
     return "pg_dump" in command
 
 
-@rule(name="backup-job-in-production", severity="high", level=ADVISORY, stack=True, production_only=True,
-      description="A production stack runs a scheduled database backup (a CronJob running pg_dump or "
-                  "labelled app.kubernetes.io/component: backup).",
+@rule(name="backup-job-in-production", severity="high", level=MANDATORY, stack=True, production_only=True,
+      description="A production stack runs a scheduled database backup (a CronJob, not suspended, running "
+                  "pg_dump or labelled app.kubernetes.io/component: backup).",
       why="Without backups one bad migration, deleted volume or ransomware loses every annotation.",
-      remediation="Enable the backup CronJob (day-2 operations); for a managed database with provider "
-                  "backups, set this rule to disabled with a note.")
+      remediation="Keep `labelstudio:backupEnabled: true` (the postgres-backup CronJob); for a managed "
+                  "database with provider backups, set this rule to disabled with a note.")
 def backup_job_in_production(views: Sequence[View], _config: Config) -> Iterator[Finding]:
     databases = [v for v in views if v.type == DOCKER_CONTAINER and docker_data_service(v.props) == "postgres"]
     databases += [v for v in views for _p, c in k8s_pairs(v) if k8s_data_service(v, c) == "postgres"]
     uses_db = databases or any(_label_studio_db(v) for v in views)
     if uses_db and not any(_is_backup(v) for v in views):
-        yield "no database backup job (CronJob running pg_dump) in the stack", None
+        yield "no database backup job (a CronJob, not suspended, running pg_dump) in the stack", None
 
 
 def _label_studio_db(view: View) -> bool:

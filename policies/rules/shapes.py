@@ -106,8 +106,21 @@ def docker_data_service(props: Mapping[str, Any]) -> str | None:
     return _data_service(tokens)
 
 
+BATCH = frozenset(t for t in POD_SPEC_PATHS if "batch/v1" in t)
+POSTGRES_CLIENTS = frozenset({"pg_dump", "pg_dumpall", "pg_restore", "psql"})
+
+
+def runs_postgres_client(container: Mapping[str, Any]) -> bool:
+    """The container runs a PostgreSQL client tool (directly or in a shell line), not the server."""
+    line = " ".join(text(x) or "" for x in [*items(get(container, "command")), *items(get(container, "args"))])
+    return any(token.rsplit("/", 1)[-1] in POSTGRES_CLIENTS for token in re.split(r"[\s;|&()]+", line))
+
+
 def k8s_data_service(view: View, container: Mapping[str, Any] | None = None) -> str | None:
-    tokens = set(words(k8s_name(view), *labels(view).values()))
+    # Pods of Jobs and CronJobs run to completion, never serve: they are named after what they
+    # work on (postgres-backup), so only a container's own image says what it is.
+    by_name = container is None or view.type not in BATCH
+    tokens = set(words(k8s_name(view), *labels(view).values())) if by_name else set()
     if container is not None:
         image = (text(get(container, "image")) or "").rsplit("/", 1)[-1].split(":")[0].split("@")[0]
         tokens |= set(words(image))
