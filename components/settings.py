@@ -35,9 +35,7 @@ from components.settings_schema import (  # re-exported: the settings' public fa
     SettingsError,
 )
 
-_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
-_REGION = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?")  # what botocore accepts
 # Docker's reference grammar: [registry[:port]/]component(/component)*, components lower case
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _REPOSITORY = rf"(?:[a-z0-9.-]+(?::\d+)?/)?{_COMPONENT}(?:/{_COMPONENT})*"
@@ -353,7 +351,7 @@ def _redis(r: _Reader) -> Redis:
 def _media(r: _Reader) -> Media:
     mode = r.choice("mediaMode", ("minio", "s3"))
     bucket = r.string("mediaBucket")
-    if not _BUCKET.match(bucket) or ".." in bucket:
+    if not checks.s3_bucket_ok(bucket):
         r.fail("mediaBucket", f"{r.show('mediaBucket', bucket)} is not a valid S3 bucket name; "
                "fix: 3-63 lower-case letters, digits, '-', '.'")
     endpoint = _url(r, "mediaEndpoint", "https://s3.example.com") if r.given("mediaEndpoint") else ""
@@ -363,7 +361,7 @@ def _media(r: _Reader) -> Media:
         r.fail("mediaEndpoint", f"{r.show('mediaEndpoint', endpoint)}: inside its container Label Studio's "
                "localhost is itself; fix: a host name Label Studio and browsers both reach")
     region = r.string("mediaRegion")
-    if not _REGION.fullmatch(region):
+    if not checks.S3_REGION.fullmatch(region):
         r.fail("mediaRegion", f"{r.show('mediaRegion', region)} is not a region name; fix: e.g. us-east-1")
     folder = r.string("mediaFolder")
     if folder.startswith("/") or folder.endswith("/") or "//" in folder:

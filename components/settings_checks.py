@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from components import ssrf
+
 # Django's own host check (ALLOWED_HOSTS): anything else answers 400 "Invalid HTTP_HOST header".
 _URL_HOST = re.compile(r"[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -21,6 +23,8 @@ DOCKER_BRIDGE = ipaddress.ip_network("172.17.0.0/16")
 _RFC1918 = tuple(ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SECRETISH = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|KEY|CREDENTIAL|PRIVATE")
+S3_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")  # and no ".." (see s3_bucket_ok)
+S3_REGION = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?")  # what botocore accepts
 # Set by the stack on the ML backend (components/ml_backend.py), after mlBackendEnv: the fix for each.
 ML_BACKEND_OWN_ENV = {"LABEL_STUDIO_URL": "remove it (the stack points it at Label Studio)",
                       "PORT": "remove it and set mlBackendPort"}
@@ -98,6 +102,20 @@ def is_local_host(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def s3_bucket_ok(name: str) -> bool:
+    return bool(S3_BUCKET.match(name)) and ".." not in name
+
+
+def reserved_address(host: str) -> bool:
+    """An IP literal Label Studio's SSRF protection refuses (its default banned subnets; the stack
+    carves out only the fixed addresses of its own targets, which are reached by name)."""
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return ssrf.is_banned(host.strip("[]"), ssrf.DEFAULT_BANNED)
 
 
 def url_port(url: str) -> int:

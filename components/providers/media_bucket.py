@@ -15,9 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-import boto3
 import pulumi
-from botocore.config import Config
 from botocore.exceptions import ClientError
 from pulumi import Input, ResourceOptions
 from pulumi.dynamic import (
@@ -32,6 +30,7 @@ from pulumi.dynamic import (
 
 from components.providers.common import is_known, wait_until_answers
 from components.providers.logs import OperationLog
+from components.providers.s3 import s3_client
 
 RESOURCE = "labelstudio:MediaBucket"
 FLAVORS = ("aws", "minio")
@@ -115,19 +114,8 @@ def input_failures(news: Mapping[str, Any]) -> list[CheckFailure]:
 
 
 def _s3(props: Mapping[str, Any], log: OperationLog) -> Any:
-    """A fresh client per operation (boto3 sessions are not thread-safe); calls are logged."""
-    session = boto3.session.Session(
-        aws_access_key_id=props.get("access_key_id"),
-        aws_secret_access_key=props.get("secret_access_key"),
-        region_name=props["region"],
-    )
-    host = urlsplit(props["endpoint"]).hostname or ""
-    style = "auto" if host.endswith(".amazonaws.com") else "path"  # MinIO/loopback need path style
-    config = Config(s3={"addressing_style": style}, retries={"mode": "standard", "max_attempts": 3},
-                    connect_timeout=10, read_timeout=60)
-    client = session.client("s3", endpoint_url=props["endpoint"], config=config)
-    log.watch_boto3(client)
-    return client
+    return s3_client(log, endpoint=props["endpoint"], region=props["region"],
+                     access_key_id=props.get("access_key_id"), secret_access_key=props.get("secret_access_key"))
 
 
 def _code(error: ClientError) -> str:
