@@ -18,6 +18,7 @@ MINIO_HOST = "minio.localhost"
 
 class MediaBucket(pulumi.ComponentResource):
     endpoint: str  # the S3 endpoint Label Studio (and browsers) use; "" for AWS
+    admin_endpoint: str  # the same S3 API as reached from where `pulumi up` runs
     access_key_id: pulumi.Output[str] | None
     secret_access_key: pulumi.Output[str] | None
 
@@ -45,6 +46,7 @@ class MediaBucket(pulumi.ComponentResource):
             self.endpoint = admin_endpoint = media.endpoint
             flavor = "aws"
         # Hardening runs where `pulumi up` runs: the admin endpoint must be reachable there.
+        self.admin_endpoint = admin_endpoint
         self.bucket = HardenedBucket(
             "media-bucket",
             endpoint=admin_endpoint,

@@ -7,14 +7,16 @@ config key, the offending value (never a secret) and the fix.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from components import seed_storages, seed_webhooks
 from components import settings_checks as checks
 from components import settings_kubernetes as k8s_settings
 from components.secret import Secret
@@ -185,6 +187,7 @@ def parse(
         seed_health_timeout=r.integer("seedHealthTimeoutSeconds", 10, 3600),
         seed_protect_projects=r.boolean("seedProtectProjects"),
     )
+    settings = _seed_links(r, settings)
     _cross_checks(r, settings)
     if r.problems:
         # a last guard behind _Reader.show, for text derived from a secret (e.g. a seed file path)
@@ -456,6 +459,24 @@ def _seed_users(r: _Reader, base_dir: Path) -> tuple[SeedUser, ...]:
     if "seedUsers" in r.secret_keys:
         return ()  # parse() reports the secret list itself; messages about its items would quote them
     return load_seed_users(base_dir, items, passwords, lambda message: r.fail("seedUsers", message))
+
+
+def _seed_links(r: _Reader, s: Settings) -> Settings:
+    """Storage credentials and webhook headers (secret config), and what the storages and webhooks
+    of all seed projects must agree on with them and with the media bucket."""
+    def fail(key: str) -> Callable[[str], None]:
+        return lambda message: r.fail(key, message)
+
+    credentials = seed_storages.load_credentials(r.secret(seed_storages.CREDENTIALS_KEY),
+                                                 fail(seed_storages.CREDENTIALS_KEY))
+    headers = seed_webhooks.load_headers(r.secret(seed_webhooks.HEADERS_KEY), fail(seed_webhooks.HEADERS_KEY))
+    media = seed_storages.MediaDefaults(s.media.mode, s.media.bucket, s.media.region, s.media.endpoint,
+                                        s.media.folder)
+    seed_storages.stack_problems(((p.source, p.storages) for p in s.seed_projects), media, credentials,
+                                 fail("seedProjects"))
+    seed_webhooks.stack_problems(((p.source, p.webhooks) for p in s.seed_projects), headers, fail("seedProjects"))
+    return dataclasses.replace(s, seed_storage_credentials=tuple(sorted(credentials.items())),
+                               seed_webhook_headers=tuple(sorted(headers.items())))
 
 
 def _cross_checks(r: _Reader, s: Settings) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 from components.secret import Secret
 from components.seed_spec import SeedProject
+from components.seed_storages import StorageCredentials
 from components.seed_users import SeedUser
 
 NAMESPACE = "labelstudio"
@@ -101,11 +102,16 @@ DEFAULTS: dict[str, tuple[Any, str]] = {
                           """`{"anna": "<password>"}`."""),
     "seedHealthTimeoutSeconds": (300, "How long each seed resource waits for Label Studio's /health."),
     "seedProtectProjects": (False, "Mark seeded projects `protect` (production): Pulumi refuses to delete them."),
+    # --- seed storages and webhooks (issue 4) ---
+    "seedStorageCredentials": (None, "S3 keys for seed storages by name, a JSON object (secret): "
+                               """`{"partner": {"accessKeyId": "...", "secretAccessKey": "..."}}`."""),
+    "seedWebhookHeaders": (None, "Seed webhooks' headers by name, a JSON object (secret): "
+                           """`{"qa-bot": {"Authorization": "Bearer ..."}}`."""),
 }
 
 SECRET_KEYS = frozenset(
     {"postgresPassword", "postgresSslKey", "redisPassword", "mediaAccessKeyId", "mediaSecretAccessKey",
-     "seedUserPasswords"}
+     "seedUserPasswords", "seedStorageCredentials", "seedWebhookHeaders"}
 )
 SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -227,6 +233,8 @@ class Settings:
     seed_users: tuple[SeedUser, ...]
     seed_health_timeout: int
     seed_protect_projects: bool
+    seed_storage_credentials: tuple[tuple[str, StorageCredentials], ...] = ()  # by name (secret config)
+    seed_webhook_headers: tuple[tuple[str, Secret], ...] = ()  # by name: each a JSON object of headers
 
     @property
     def image_ref(self) -> str:
