@@ -220,12 +220,11 @@ STORAGE_CASES = [
      "storage import: has no prefix, but the media bucket also holds Label Studio's uploads"),
     ("storages:\n  - {kind: export, prefix: media/exports}\n",
      "storage export: prefix 'media/exports' overlaps Label Studio's upload folder 'media' (mediaFolder)"),
-    ("storages:\n  - {kind: import, prefix: data}\n", None),  # a placeholder replaced below
+    ("storages:\n  - {kind: import, prefix: data}\n  - {kind: export, prefix: data/}\n",
+     "storage import: imports from where p/a.yaml: storage export exports annotations"),
+    ("storages:\n  - {kind: import, prefix: data, recursive: true}\n  - {kind: export, prefix: data/out}\n",
+     "so exports would come back as tasks; fix: give them prefixes apart"),
 ]
-STORAGE_CASES[-1] = ("storages:\n  - {kind: import, prefix: data}\n  - {kind: export, prefix: data/}\n",
-                     "storage import: imports from where p/a.yaml: storage export exports annotations")
-STORAGE_CASES.append(("storages:\n  - {kind: import, prefix: data, recursive: true}\n  - {kind: export, prefix: data/out}\n",
-                      "so exports would come back as tasks; fix: give them prefixes apart"))
 
 WEBHOOK_CASES = [
     ("webhooks:\n  - {actions: []}\n", "webhooks[0]: url None is required text"),
