@@ -84,7 +84,9 @@ class StorageProvider(ResourceProvider):
     """Stateless: everything an operation needs arrives in its arguments."""
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        return CheckResult(inputs.normalised(news), inputs.input_failures(news))
+        """The inputs as stored (a prefix without surrounding '/') and every problem with them."""
+        normal = inputs.normalised(news)
+        return CheckResult(normal, inputs.input_failures(normal))
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         """From state alone: another server, project or kind replaces; the rest updates in place
