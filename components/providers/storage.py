@@ -12,7 +12,8 @@ Label Studio 1.23.2 facts this follows (measured; io_storages/s3):
 - credentials are write-only: the API never shows them, so they cannot drift-check; every PATCH
   sends them. SSRF protection refuses endpoints on private addresses (HTTP 403).
 - deleting a storage keeps the bucket's objects and the tasks it imported.
-Logs carry ids only: never a key, bucket, prefix or title.
+Label Studio calls log ids only (never a title); the prefix marker's S3 calls log their path (bucket and
+key), as the media bucket's do; no credential is ever logged.
 """
 
 from __future__ import annotations
@@ -133,8 +134,10 @@ class StorageProvider(ResourceProvider):
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         pk, kind = int(id_), str(news["kind"])
         with _api(news, "update") as api:
-            if inputs.api_changes(olds, news):
-                _ensure_prefix(api, news)
+            changes = inputs.api_changes(olds, news)
+            if changes:
+                if set(changes) & set(inputs.LOCATION):  # a new place must hold an object first
+                    _ensure_prefix(api, news)
                 response = api.request("PATCH", detail(kind, pk), json=inputs.payload(news))
                 action = f"update storage {pk}"
             elif olds.get("api_token") != news.get("api_token"):  # prove the new token reaches it

@@ -18,6 +18,7 @@ from components.providers.common import as_int, is_known
 KINDS = ("import", "export")
 CONNECTION = ("api_url", "api_token", "health_timeout_seconds")
 CREDENTIALS = ("access_key_id", "secret_access_key", "session_token")  # never read back: LS hides them
+LOCATION = ("bucket", "prefix", "region_name", "s3_endpoint", *CREDENTIALS)  # where the objects are, and how
 TEXTS = ("title", "description", "bucket", "prefix", "region_name", "s3_endpoint")
 IMPORT_FIELDS = ("regex_filter", "use_blob_urls", "presign", "presign_ttl", "recursive_scan")
 EXPORT_FIELDS = ("can_delete_objects",)
