@@ -76,8 +76,9 @@ def _ensure_prefix(api: LabelStudioApi, props: Mapping[str, Any]) -> None:
     ensure_prefix_marker(client, api.log, str(props["bucket"]), str(props["prefix"]), endpoint)
 
 
-def _refused(api: LabelStudioApi, action: str, response: Any) -> LabelStudioError:
-    error = api.refusal(action, response)
+def _refused(api: LabelStudioApi, action: str, response: Any, props: Mapping[str, Any]) -> LabelStudioError:
+    """A readable refusal, keys masked like the token; a bare 500 gets its likely causes."""
+    error = api.refusal(action, response, hide=[props.get(k) for k in inputs.CREDENTIALS])
     return LabelStudioError(f"{error}; {_HINT_500}") if response.status_code == 500 else error
 
 
@@ -104,7 +105,7 @@ class StorageProvider(ResourceProvider):
             _ensure_prefix(api, props)
             response, adopted = api.create(collection(kind), inputs.payload(props), find_created(props))
             if response is not None and response.status_code != 201:
-                raise _refused(api, f"create the {kind} storage", response)
+                raise _refused(api, f"create the {kind} storage", response, props)
             made = adopted if adopted is not None else response.json()  # type: ignore[union-attr]
             pk = int(made["id"])
             api.log.event("created", storage_id=pk, adopted=adopted is not None)
@@ -112,7 +113,7 @@ class StorageProvider(ResourceProvider):
                 synced = api.post_once(detail(kind, pk) + "/sync")  # a repeated sync adds nothing twice
                 if synced.status_code != 200:
                     raise _refused(api, f"sync {kind} storage {pk} (it exists; run `pulumi up` again or "
-                                   "sync it in Label Studio)", synced)
+                                   "sync it in Label Studio)", synced, props)
                 api.log.event("synced", storage_id=pk, count=as_int(synced.json().get("last_sync_count")))
         return CreateResult(str(pk), inputs.outputs(props, pk))
 
@@ -149,7 +150,7 @@ class StorageProvider(ResourceProvider):
                 raise LabelStudioError(f"storage {pk} no longer exists in Label Studio; "
                                        "fix: run `pulumi refresh`, then `pulumi up` recreates it")
             if response.status_code != 200:
-                raise _refused(api, action, response)
+                raise _refused(api, action, response, news)
         return UpdateResult(inputs.outputs(news, pk))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:

@@ -45,12 +45,8 @@ def find_created(props: Mapping[str, Any]) -> Finder:
 
 
 def _refusal(api: LabelStudioApi, action: str, response: Any, headers: Mapping[str, Any] | None) -> LabelStudioError:
-    """Label Studio echoes the headers it refuses: scrub their values too."""
-    message = str(api.refusal(action, response))
-    for value in (headers or {}).values():
-        if isinstance(value, str) and len(value) >= 4:
-            message = message.replace(value, "***")
-    return LabelStudioError(message)
+    """Label Studio echoes the headers it refuses: their values are masked like the token."""
+    return api.refusal(action, response, hide=(headers or {}).values())
 
 
 def _api(props: Mapping[str, Any], op: str) -> LabelStudioApi:
