@@ -3,8 +3,9 @@
 A file (YAML) holds `title`, `description`, `instructions`, `color`, `labelConfig` or
 `labelConfigFile` (relative to the file), `quality` settings in camelCase (they map to Label
 Studio's API field names) and `allowDeleteWithAnnotations`. `storages`, `webhooks` and
-`mlBackends` are extension points (see EXTENSION_KEYS). Files are read only from inside the
-repository (components/seed_files.py); users are in components/seed_users.py.
+`mlBackends` are extension points (see EXTENSION_KEYS): storages and webhooks are checked by
+components/seed_storages.py and seed_webhooks.py. Files are read only from inside the repository
+(components/seed_files.py); users are in components/seed_users.py.
 """
 
 from __future__ import annotations

@@ -211,6 +211,12 @@ STORAGE_CASES = [
     ("storages:\n  - {kind: import, prefix: x, credentials: 'bad name!'}\n",
      "credentials 'bad name!' must be media, ambient or a name in labelstudio:seedStorageCredentials"),
     ("storages:\n  - {kind: import, prefix: x, title: " + "t" * 300 + "}\n", "is longer than 256 characters"),
+    ("storages:\n  - {kind: import, prefix: x, description: [a]}\n", "description a list must be text; fix: quote it"),
+    ("storages:\n  - {kind: import, prefix: x, credentials: 5}\n", "credentials 5 must be text"),
+    ("storages:\n  - {kind: import, prefix: x, recursive: 1}\n", "recursive 1 must be true or false"),
+    ("storages:\n  - {kind: export, prefix: x, presign: false}\n", "presign is for import storages only"),
+    ("storages:\n  - {kind: import, prefix: x, endpoint: 'https://s3.example.com?x=1'}\n",
+     "has a query, fragment or credentials"),
     # what only the whole stack shows
     ("storages:\n  - {kind: import, prefix: x, credentials: partner}\n",
      "p/a.yaml: storage import: credentials 'partner' names nothing in labelstudio:seedStorageCredentials"),
@@ -255,6 +261,9 @@ WEBHOOK_CASES = [
     ("webhooks:\n  - {url: 'https://a.example.com'}\n  - {url: 'https://b.example.com'}\n",
      "webhooks[1]: name 'webhook' is also used by webhooks[0]; fix: give each webhook its own `name`"),
     ("webhooks:\n  - {url: 'https://hooks.example.com', event: x}\n", "webhooks[0]: unknown key 'event'"),
+    ("webhooks:\n  - {url: 42}\n", "webhooks[0]: url 42 is required text"),
+    ("webhooks:\n  - {url: 'https://hooks.example.com', name: QA_Bot}\n", "name 'QA_Bot' must be 1-40 lower-case"),
+    ("webhooks:\n  - {url: 'https://hooks.example.com', actions: [7]}\n", "action '7' is not one Label Studio"),
     ("webhooks: [url]\n", "webhooks a list must be a list of mappings"),
 ]
 
