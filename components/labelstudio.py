@@ -77,7 +77,8 @@ class LabelStudio(pulumi.ComponentResource):
 
         # Seeding talks to Label Studio from where `pulumi up` runs (publicUrl unless seedApiUrl
         # is set), after nginx is healthy.
-        self.seed = Seed("seed", settings, self.admin_token, [self.web], legacy_parent=self, opts=child)
+        self.seed = Seed("seed", settings, self.admin_token, [self.web], legacy_parent=self, media=self.media,
+                         opts=child)
         self.projects = self.seed.projects
         self.users = self.seed.users
         self.url = settings.public_url

@@ -1,6 +1,6 @@
 """Seed: what a labeling team should find in Label Studio after `pulumi up`, declared once the web
-tier is healthy. Users and projects here; storages, ML backend links and webhooks hang off each
-project (SeedProject.extensions) once their providers are wired in (see EXTENSION POINT below).
+tier is healthy. Users and projects here; storages and webhooks hang off each project (after it);
+ML backend links are an extension point (SeedProject.extensions, see EXTENSION POINT below).
 
 Every seed resource talks to `seedApiUrl` (default: publicUrl) from where `pulumi up` runs, with the
 admin token.
@@ -8,19 +8,28 @@ admin token.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
+from typing import Any
+
 import pulumi
 import pulumi_random as random
 
+from components.media import MediaBucket
 from components.providers.project import Project
+from components.providers.storage import Storage
 from components.providers.user import User
-from components.seed_spec import resource_slug
+from components.providers.webhook import Webhook
+from components.secret import Secret
+from components.seed_spec import SeedProject, resource_slug
+from components.seed_storages import AMBIENT, MEDIA, SeedStorage, StorageCredentials
 from components.settings import Settings
 
 
 class Seed(pulumi.ComponentResource):
     def __init__(self, name: str, settings: Settings, api_token: pulumi.Input[str],
                  after: list[pulumi.Resource], legacy_parent: pulumi.Resource | None = None,
-                 opts: pulumi.ResourceOptions | None = None) -> None:
+                 media: MediaBucket | None = None, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("labelstudio:index:Seed", name, None, opts)
         url, timeout = settings.seed_api_url, settings.seed_health_timeout
         # Projects were children of the LabelStudio component before Seed existed: the alias keeps
@@ -38,9 +47,14 @@ class Seed(pulumi.ComponentResource):
             )
             for p in settings.seed_projects
         ]
-        # EXTENSION POINT (issue 4): for each project, its `extensions` ("storages", "webhooks",
-        # "mlBackends") become resources from components/providers/{storage,ml_backend_link,webhook}.py,
+        # Storages and webhooks of each project, after it. EXTENSION POINT (issue 4): its other
+        # `extensions` ("mlBackends") become resources from components/providers/ml_backend_link.py,
         # parented here and depending on that project.
+        connection = {"api_url": url, "api_token": api_token, "health_timeout_seconds": timeout}
+        self.storages: list[Storage] = []
+        self.webhooks: list[Webhook] = []
+        for spec, project in zip(settings.seed_projects, self.projects, strict=True):
+            self._links(spec, project, settings, media, connection)
         generated: dict[str, pulumi.Output[str]] = {}
         self.users = []
         for u in settings.seed_users:
@@ -58,4 +72,47 @@ class Seed(pulumi.ComponentResource):
             ))
         self.generated_passwords = pulumi.Output.secret(generated)
         self.register_outputs({"projectIds": [p.project_id for p in self.projects],
-                               "userIds": [u.user_id for u in self.users]})
+                               "userIds": [u.user_id for u in self.users],
+                               "storageIds": [s.storage_id for s in self.storages],
+                               "webhookIds": [w.webhook_id for w in self.webhooks]})
+
+    def _links(self, spec: SeedProject, project: Project, settings: Settings, media: MediaBucket | None,
+               connection: Mapping[str, Any]) -> None:
+        slug, opts = resource_slug(spec.source), pulumi.ResourceOptions(parent=self, depends_on=[project])
+        credentials = dict(settings.seed_storage_credentials)
+        for s in spec.storages:
+            self.storages.append(Storage(f"storage-{slug}-{s.name}", project_id=project.project_id, opts=opts,
+                                         **storage_args(s, settings, media, credentials), **connection))
+        headers = dict(settings.seed_webhook_headers)
+        for w in spec.webhooks:
+            chosen = headers[w.headers_secret] if w.headers_secret else None
+            self.webhooks.append(Webhook(
+                f"webhook-{slug}-{w.name}", project_id=project.project_id, url=w.url, actions=w.actions,
+                headers=chosen.output().apply(json.loads) if chosen else None, send_payload=w.send_payload,
+                is_active=w.active, opts=opts, **connection))
+
+
+def storage_args(s: SeedStorage, settings: Settings, media: MediaBucket | None,
+                 credentials: Mapping[str, StorageCredentials]) -> dict[str, Any]:
+    """A seed storage entry as Storage inputs: what it leaves out is the stack's media bucket, region,
+    endpoint (as Label Studio reaches it; the provider itself uses the admin endpoint) and keys."""
+    media_endpoint = media.endpoint if media is not None else settings.media.endpoint
+    admin = media.admin_endpoint if media is not None else media_endpoint
+    keys: dict[str, Any] = {}
+    if s.credentials == MEDIA and media is not None:
+        keys = {"access_key_id": media.access_key_id, "secret_access_key": media.secret_access_key}
+    elif s.credentials not in (MEDIA, AMBIENT):
+        named = credentials[s.credentials]
+        keys = {"access_key_id": named.access_key_id.output(), "secret_access_key": named.secret_access_key.output(),
+                "session_token": _output(named.session_token)}
+    kind_args = ({"regex_filter": s.file_filter, "use_blob_urls": s.blob_urls, "presign": s.presign,
+                  "presign_ttl": s.presign_ttl, "recursive_scan": s.recursive, "create_prefix": s.create_prefix,
+                  "admin_endpoint": s.endpoint or admin}
+                 if s.kind == "import" else {"can_delete_objects": s.delete_objects})
+    return {"kind": s.kind, "title": s.title, "description": s.description, "bucket": s.bucket or settings.media.bucket,
+            "prefix": s.prefix, "region_name": s.region or settings.media.region,
+            "s3_endpoint": s.endpoint or media_endpoint, "sync_on_create": s.sync_on_create, **kind_args, **keys}
+
+
+def _output(secret: Secret | None) -> pulumi.Output[str] | None:
+    return secret.output() if secret is not None else None

@@ -7,14 +7,16 @@ config key, the offending value (never a secret) and the fix.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from components import s3_names, seed_storages, seed_webhooks
 from components import settings_backup as backup_settings
 from components import settings_checks as checks
 from components import settings_kubernetes as k8s_settings
@@ -38,7 +40,6 @@ from components.settings_schema import (  # re-exported: the settings' public fa
 )
 
 _HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
-_REGION = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?")  # what botocore accepts
 # Docker's reference grammar: [registry[:port]/]component(/component)*, components lower case
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _REPOSITORY = rf"(?:[a-z0-9.-]+(?::\d+)?/)?{_COMPONENT}(?:/{_COMPONENT})*"
@@ -192,6 +193,7 @@ def parse(
         monitoring=day2_settings.parse_monitoring(r, r.image("postgresExporterImage")),
         backup=backup_settings.parse_backup(r, platform, postgres, media),
     )
+    settings = _seed_links(r, settings)
     _cross_checks(r, settings)
     if r.problems:
         # a last guard behind _Reader.show, for text derived from a secret (e.g. a seed file path)
@@ -367,7 +369,7 @@ def _media(r: _Reader) -> Media:
         r.fail("mediaEndpoint", f"{r.show('mediaEndpoint', endpoint)}: inside its container Label Studio's "
                "localhost is itself; fix: a host name Label Studio and browsers both reach")
     region = r.string("mediaRegion")
-    if not _REGION.fullmatch(region):
+    if not s3_names.REGION.fullmatch(region):
         r.fail("mediaRegion", f"{r.show('mediaRegion', region)} is not a region name; fix: e.g. us-east-1")
     folder = r.string("mediaFolder")
     if folder.startswith("/") or folder.endswith("/") or "//" in folder:
@@ -462,6 +464,24 @@ def _seed_users(r: _Reader, base_dir: Path) -> tuple[SeedUser, ...]:
     if "seedUsers" in r.secret_keys:
         return ()  # parse() reports the secret list itself; messages about its items would quote them
     return load_seed_users(base_dir, items, passwords, lambda message: r.fail("seedUsers", message))
+
+
+def _seed_links(r: _Reader, s: Settings) -> Settings:
+    """Storage credentials and webhook headers (secret config), and what the storages and webhooks
+    of all seed projects must agree on with them and with the media bucket."""
+    def fail(key: str) -> Callable[[str], None]:
+        return lambda message: r.fail(key, message)
+
+    credentials = seed_storages.load_credentials(r.secret(seed_storages.CREDENTIALS_KEY),
+                                                 fail(seed_storages.CREDENTIALS_KEY))
+    headers = seed_webhooks.load_headers(r.secret(seed_webhooks.HEADERS_KEY), fail(seed_webhooks.HEADERS_KEY))
+    media = seed_storages.MediaDefaults(s.media.mode, s.media.bucket, s.media.region, s.media.endpoint,
+                                        s.media.folder)
+    seed_storages.stack_problems(((p.source, p.storages) for p in s.seed_projects), media, credentials,
+                                 fail("seedProjects"))
+    seed_webhooks.stack_problems(((p.source, p.webhooks) for p in s.seed_projects), headers, fail("seedProjects"))
+    return dataclasses.replace(s, seed_storage_credentials=tuple(sorted(credentials.items())),
+                               seed_webhook_headers=tuple(sorted(headers.items())))
 
 
 def _cross_checks(r: _Reader, s: Settings) -> None:

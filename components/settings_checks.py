@@ -13,13 +13,14 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from components import s3_names, ssrf
+
 # Django's own host check (ALLOWED_HOSTS): anything else answers 400 "Invalid HTTP_HOST header".
 _URL_HOST = re.compile(r"[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 # Docker's default bridge (docker0): a network overlapping it cannot be created.
 DOCKER_BRIDGE = ipaddress.ip_network("172.17.0.0/16")
 _RFC1918 = tuple(ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
-BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _POSTGRES_MAJOR = re.compile(r"(?:.*/)?postgres(?:ql)?:(\d+)")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SECRETISH = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|KEY|CREDENTIAL|PRIVATE")
@@ -102,6 +103,16 @@ def is_local_host(host: str) -> bool:
         return False
 
 
+def reserved_address(host: str) -> bool:
+    """An IP literal Label Studio's SSRF protection refuses (its default banned subnets; the stack
+    carves out only the fixed addresses of its own targets, which are reached by name)."""
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return ssrf.is_banned(host.strip("[]"), ssrf.DEFAULT_BANNED)
+
+
 def url_port(url: str) -> int:
     parts = urlsplit(url)
     return parts.port or _DEFAULT_PORTS.get(parts.scheme, 80)
@@ -152,8 +163,8 @@ def ml_env_problem(item: str, earlier: Mapping[str, str]) -> str | None:
 
 
 def bucket_problem(name: str) -> str | None:
-    if not BUCKET_NAME.match(name) or ".." in name:
-        return "is not a valid S3 bucket name; fix: 3-63 lower-case letters, digits, '-', '.'"
+    if not s3_names.bucket_ok(name):
+        return f"is not a valid S3 bucket name; fix: {s3_names.BUCKET_RULE}"
     return None
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from components.secret import Secret
 from components.seed_spec import SeedProject
+from components.seed_storages import StorageCredentials
 from components.seed_users import SeedUser
 
 NAMESPACE = "labelstudio"
@@ -119,11 +120,16 @@ DEFAULTS: dict[str, tuple[Any, str]] = {
     "backupRetentionDays": (30, "Days a dump is kept: an S3 lifecycle rule on backupPrefix."),
     "backupImage": ("", "Kubernetes: pg_dump/pg_restore image, major >= the server's; empty = postgresImage."),
     "backupAwsCliImage": ("amazon/aws-cli:2.22.35", "Kubernetes: AWS CLI image that uploads and downloads dumps."),
+    # --- seed storages and webhooks (issue 4) ---
+    "seedStorageCredentials": (None, "S3 keys for seed storages by name, a JSON object (secret): "
+                               """`{"partner": {"accessKeyId": "...", "secretAccessKey": "..."}}`."""),
+    "seedWebhookHeaders": (None, "Seed webhooks' headers by name, a JSON object (secret): "
+                           """`{"qa-bot": {"Authorization": "Bearer ..."}}`."""),
 }
 
 SECRET_KEYS = frozenset(
     {"postgresPassword", "postgresSslKey", "redisPassword", "mediaAccessKeyId", "mediaSecretAccessKey",
-     "seedUserPasswords", "adminApiToken"}
+     "seedUserPasswords", "adminApiToken", "seedStorageCredentials", "seedWebhookHeaders"}
 )
 SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -272,6 +278,8 @@ class Settings:
     admin_api_token: Secret | None  # None: the generated bootstrap token
     monitoring: Monitoring
     backup: Backup
+    seed_storage_credentials: tuple[tuple[str, StorageCredentials], ...] = ()  # by name (secret config)
+    seed_webhook_headers: tuple[tuple[str, Secret], ...] = ()  # by name: each a JSON object of headers
 
     @property
     def image_ref(self) -> str:

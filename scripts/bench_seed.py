@@ -8,7 +8,9 @@ Figures:
   same creates, interleaved in rounds so both see the same server state (target: <= 1.1x);
 - HTTP calls per provider operation, counted from the provider's own JSON log lines: create,
   no-op diff (target 0), refresh read (target <= 1 GET per resource), update, delete; and the
-  same for a User with a password (invite signup).
+  same for a User with a password (invite signup), an import and an export Storage (S3 calls
+  included: a moto server on tests' SSRF_TARGET, the one address that Label Studio may call) and
+  a Webhook. Storage and webhook figures need the Label Studio this script starts.
 """
 
 from __future__ import annotations
@@ -29,8 +31,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from label_studio_sdk import LabelStudio
 
+from components import ssrf
 from components.providers.project import ProjectProvider
+from components.providers.storage import StorageProvider
 from components.providers.user import UserProvider
+from components.providers.webhook import WebhookProvider
 
 CONFIG = ('<View><Text name="text" value="$text"/><Choices name="sentiment" toName="text">'
           '<Choice value="Positive"/><Choice value="Negative"/></Choices></View>')
@@ -45,11 +50,12 @@ def calls_of(action: Callable[[], Any]) -> tuple[Any, list[str]]:
     return result, [f"{r['method']} {r['path']}" for r in records if r.get("event") == "call"]
 
 
-def start_label_studio() -> tuple[str, str, Callable[[], None]]:
+def start_label_studio() -> tuple[str, str, Callable[[], None], Any]:
+    from tests.realservices import SSRF_TARGET, start_moto, start_postgres
     from tests.realservices import start_label_studio as start
-    from tests.realservices import start_postgres
 
     postgres = start_postgres()
+    s3 = start_moto(host=SSRF_TARGET)
     token = "bench-token-" + secrets.token_hex(8)
     ls = start({
         "DJANGO_DB": "default", "POSTGRE_NAME": postgres.create_database(), "POSTGRE_USER": postgres.user,
@@ -59,12 +65,16 @@ def start_label_studio() -> tuple[str, str, Callable[[], None]]:
         "LABEL_STUDIO_ENABLE_LEGACY_API_TOKEN": "true",  # nosec B105 - a boolean flag, not a password
         "SKIP_DB_MIGRATIONS": "true",
         "SENTRY_DSN": "", "FRONTEND_SENTRY_DSN": "", "LATEST_VERSION_CHECK": "false", "COLLECT_ANALYTICS": "false",
+        # SSRF protection on, as the stack runs it, with exactly the moto server's address allowed
+        "USE_DEFAULT_BANNED_SUBNETS": "false", "USER_ADDITIONAL_BANNED_SUBNETS": ",".join(
+            ssrf.banned_subnets([SSRF_TARGET])),
     })
 
     def stop() -> None:
         ls.stop()
+        s3.stop()
         postgres.stop()
-    return ls.url, token, stop
+    return ls.url, token, stop, s3
 
 
 def bench_creates(url: str, token: str, n: int, rounds: int = 10) -> None:
@@ -133,6 +143,41 @@ def bench_calls(url: str, token: str) -> None:
     print(f"  user delete      : {len(calls)}  {calls}")
 
 
+def bench_link_calls(url: str, token: str, s3: Any) -> None:
+    """Storages (import with its prefix marker, export) and a webhook, on a project of their own."""
+    import boto3
+
+    boto3.client("s3", endpoint_url=s3.endpoint, region_name=s3.region, aws_access_key_id=s3.access_key_id,
+                 aws_secret_access_key=s3.secret_access_key).create_bucket(Bucket="bench-links")
+    made, _ = calls_of(lambda: ProjectProvider().create({"api_url": url, "api_token": token, "title": "Bench links",
+                                                         "label_config": CONFIG, "health_timeout_seconds": 60}))
+    conn = {"api_url": url, "api_token": token, "project_id": int(made.id), "health_timeout_seconds": 60}
+    storage = StorageProvider()
+    for kind, extra in (("import", {"use_blob_urls": True, "sync_on_create": True, "create_prefix": True}),
+                        ("export", {"can_delete_objects": False})):
+        props = {**conn, "kind": kind, "bucket": "bench-links", "prefix": f"{kind}s/bench", "title": f"Bench {kind}",
+                 "region_name": s3.region, "s3_endpoint": s3.endpoint, "access_key_id": s3.access_key_id,
+                 "secret_access_key": s3.secret_access_key, **extra}
+        _operation_calls(f"storage {kind}", storage, props, {**props, "title": f"Bench {kind} renamed"})
+    hook = {**conn, "url": s3.endpoint + "/webhook-bench", "actions": ["TASKS_CREATED"],  # never called here
+            "headers": {"Authorization": "Bearer bench"}, "send_payload": True, "is_active": True}
+    _operation_calls("webhook", WebhookProvider(), hook, {**hook, "is_active": False})
+    calls_of(lambda: ProjectProvider().delete(made.id, {**conn, "title": "x"}))
+
+
+def _operation_calls(name: str, provider: Any, props: dict[str, Any], news: dict[str, Any]) -> None:
+    created, calls = calls_of(lambda: provider.create(props))
+    print(f"  {name + ' create':19}: {len(calls)}  {calls}")
+    diff, calls = calls_of(lambda: provider.diff(created.id, created.outs, props))
+    print(f"  {name + ' no-op diff':19}: {len(calls)}  changes={diff.changes}  (target 0)")
+    _, calls = calls_of(lambda: provider.read(created.id, created.outs))
+    print(f"  {name + ' read':19}: {len(calls)}  {calls}  (target <= 1 GET)")
+    _, calls = calls_of(lambda: provider.update(created.id, created.outs, news))
+    print(f"  {name + ' update':19}: {len(calls)}  {calls}")
+    _, calls = calls_of(lambda: provider.delete(created.id, news))
+    print(f"  {name + ' delete':19}: {len(calls)}  {calls}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=100, help="project creates per client (default 100)")
@@ -140,13 +185,18 @@ def main() -> None:
     parser.add_argument("--token", help="its legacy API token (with --url)")
     args = parser.parse_args()
     stop: Callable[[], None] = lambda: None  # noqa: E731
+    s3 = None
     if args.url:
         url, token = args.url, args.token
     else:
-        print("starting PostgreSQL and Label Studio ...", flush=True)
-        url, token, stop = start_label_studio()
+        print("starting PostgreSQL, a moto S3 server and Label Studio ...", flush=True)
+        url, token, stop, s3 = start_label_studio()
     try:
         bench_calls(url, token)
+        if s3 is not None:
+            bench_link_calls(url, token, s3)
+        else:
+            print("  storage and webhook figures skipped: they need the Label Studio this script starts")
         bench_creates(url, token, args.n)
     finally:
         stop()

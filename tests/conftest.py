@@ -6,7 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from components import ssrf
 from tests.realservices import (
+    SSRF_TARGET,
     LabelStudioServer,
     Postgres,
     S3Server,
@@ -32,10 +34,8 @@ def s3_server() -> Iterator[S3Server]:
     server.stop()
 
 
-@pytest.fixture(scope="session")
-def label_studio(postgres: Postgres) -> Iterator[LabelStudioServer]:
-    """Label Studio 1.23.2 on a fresh database, its admin legacy token in `.api_token`."""
-    server = start_label_studio({
+def _label_studio_env(postgres: Postgres) -> dict[str, str]:
+    return {
         "DJANGO_DB": "default", "POSTGRE_NAME": postgres.create_database(), "POSTGRE_USER": postgres.user,
         "POSTGRE_PASSWORD": postgres.password, "POSTGRE_HOST": postgres.host, "POSTGRE_PORT": str(postgres.port),
         "SECRET_KEY": "test-secret-key-" + "x" * 40, "LABEL_STUDIO_USERNAME": "admin@example.com",
@@ -43,7 +43,31 @@ def label_studio(postgres: Postgres) -> Iterator[LabelStudioServer]:
         "LABEL_STUDIO_ENABLE_LEGACY_API_TOKEN": "true", "SKIP_DB_MIGRATIONS": "true", "JSON_LOG": "1",
         # nothing may leave the machine: no error reports, no PyPI version check, no analytics
         "SENTRY_DSN": "", "FRONTEND_SENTRY_DSN": "", "LATEST_VERSION_CHECK": "false", "COLLECT_ANALYTICS": "false",
-    })
+    }
+
+
+@pytest.fixture(scope="session")
+def label_studio(postgres: Postgres) -> Iterator[LabelStudioServer]:
+    """Label Studio 1.23.2 on a fresh database, its admin legacy token in `.api_token`."""
+    server = start_label_studio(_label_studio_env(postgres))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def ssrf_s3() -> Iterator[S3Server]:
+    """A moto S3 server on SSRF_TARGET, the one loopback address `label_studio_ssrf` may call."""
+    server = start_moto(host=SSRF_TARGET)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def label_studio_ssrf(postgres: Postgres) -> Iterator[LabelStudioServer]:
+    """Label Studio as the stack runs it: SSRF protection on, its default banned subnets banned
+    except exactly SSRF_TARGET (where test S3 servers and webhook receivers listen)."""
+    server = start_label_studio({**_label_studio_env(postgres), "USE_DEFAULT_BANNED_SUBNETS": "false",
+                                 "USER_ADDITIONAL_BANNED_SUBNETS": ",".join(ssrf.banned_subnets([SSRF_TARGET]))})
     yield server
     server.stop()
 

@@ -1,7 +1,8 @@
 """Real services for tests: PostgreSQL, an S3 API (moto) and Label Studio, each on a free loopback port.
 
 A library, not tests. Every start has a bounded wait, every service has `stop()`, and every log is
-kept under `.test-runtime/` so a failure can be read after the run. Only 127.0.0.1 is ever used.
+kept under `.test-runtime/` so a failure can be read after the run. Only loopback is ever used:
+127.0.0.1, and SSRF_TARGET (another loopback address) for the targets Label Studio itself must call.
 """
 
 from __future__ import annotations
@@ -28,13 +29,16 @@ RUNTIME_DIR = REPO_ROOT / ".test-runtime"
 PROJECT_VENV_BIN = REPO_ROOT / ".venv" / "bin"
 LABEL_STUDIO_VENV = REPO_ROOT / ".venvs" / "label-studio"
 LOOPBACK = "127.0.0.1"
+# Where S3 and webhook receivers that Label Studio calls listen in tests: a second loopback address,
+# so a Label Studio can allow exactly it and keep SSRF protection on for everything else.
+SSRF_TARGET = "127.0.0.10"
 
 _running: list[Callable[[], None]] = []  # stop() of every service still up, for atexit
 
 
-def free_port() -> int:
+def free_port(host: str = LOOPBACK) -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((LOOPBACK, 0))
+        sock.bind((host, 0))
         return int(sock.getsockname()[1])
 
 
@@ -209,12 +213,12 @@ class S3Server:
         _terminate(self.process)
 
 
-def start_moto(timeout: float = 60) -> S3Server:
-    port = free_port()
+def start_moto(timeout: float = 60, host: str = LOOPBACK) -> S3Server:
+    port = free_port(host)
     log = _log_path(f"moto-{port}")
-    process = _spawn([str(PROJECT_VENV_BIN / "moto_server"), "-H", LOOPBACK, "-p", str(port)], log=log)
+    process = _spawn([str(PROJECT_VENV_BIN / "moto_server"), "-H", host, "-p", str(port)], log=log)
     # moto accepts any credentials; distinctive fake ones let tests grep logs for leaks.
-    server = S3Server(f"http://{LOOPBACK}:{port}", "us-east-1", "AKIATESTMOTO00000001",
+    server = S3Server(f"http://{host}:{port}", "us-east-1", "AKIATESTMOTO00000001",
                       "moto-test-secret-" + secrets.token_hex(8), process)
     _register(server.stop)
     try:

@@ -267,12 +267,12 @@ def test_retention_refuses_bad_inputs_and_a_missing_bucket(s3_server: S3Server) 
 
 def test_media_bucket_accepts_aws_s3_without_an_endpoint() -> None:
     from components.providers.logs import OperationLog
-    from components.providers.media_bucket import input_failures, s3_client
+    from components.providers.media_bucket import bucket_client, input_failures
 
     props = {"endpoint": "", "region": "eu-west-1", "bucket": "example-label-studio-media", "server_flavor": "aws",
              "cors_origins": ["https://labels.example.com"]}
     assert input_failures(props) == []
-    client = s3_client({**props, "access_key_id": "AKIAEXAMPLE", "secret_access_key": "example"},
+    client = bucket_client({**props, "access_key_id": "AKIAEXAMPLE", "secret_access_key": "example"},
                        OperationLog("test", "check"))
     assert client.meta.endpoint_url == "https://s3.eu-west-1.amazonaws.com"
     assert [f.property for f in input_failures({**props, "endpoint": "s3.example.com"})] == ["endpoint"]

@@ -58,7 +58,9 @@ def test_dev_plan_holds_the_whole_docker_stack() -> None:
     dynamic = [r for r in p.resources if r.type.startswith(DYNAMIC_PREFIX)]
     assert {r.name for r in dynamic} == {"media-bucket", "backup-retention", "project-product-photos",
                                          "project-support-tickets", "user-labeling-lead", "user-annotator-one",
-                                         "user-reviewer"}
+                                         "user-reviewer", "storage-product-photos-import",
+                                         "storage-product-photos-export", "storage-support-tickets-import",
+                                         "storage-support-tickets-export", "webhook-support-tickets-ticket-events"}
 
 
 def test_components_nest_under_label_studio() -> None:
@@ -102,6 +104,32 @@ def test_seed_inputs_from_the_dev_stack_files() -> None:
     assert (lead["email"], lead["username"], lead["first_name"]) == ("lead@example.com", "labeling-lead", "Lena")
     assert "user-labeling-lead-password" in {r.name for r in p.resources if r.type.startswith("random:")}
     assert p.named("user-reviewer").inputs().get("password") is None  # no password: cannot log in until reset
+
+
+def test_seed_storages_and_webhooks_follow_their_project_on_the_media_bucket() -> None:
+    p = plan("dev")
+    seed, photos = p.named("seed"), p.named("project-product-photos")
+    imports = p.named("storage-product-photos-import")
+    assert imports.parent == seed.urn and photos.urn in imports.dependencies
+    assert imports.type == DYNAMIC_PREFIX + "/labelstudio:Storage"
+    inputs = imports.inputs()
+    assert (inputs["kind"], inputs["bucket"], inputs["prefix"], inputs["s3_endpoint"], inputs["admin_endpoint"]) == (
+        "import", "label-studio-media", "imports/product-photos", "http://minio.localhost:9000",
+        "http://127.0.0.1:9000")  # Label Studio reaches MinIO by its alias; the provider on loopback
+    assert (inputs["use_blob_urls"], inputs["sync_on_create"], inputs["presign_ttl"]) == (True, True, 15)
+    assert inputs["access_key_id"] == MASK and inputs["secret_access_key"] == MASK and inputs["api_token"] == MASK
+    minio_key = p.named("minio-access-key").outputs["result"]
+    assert imports.inputs(reveal=True)["access_key_id"] == minio_key  # the stack's generated MinIO keys
+    assert "admin_endpoint" not in p.named("storage-product-photos-export").inputs()
+    hook = p.named("webhook-support-tickets-ticket-events")
+    assert hook.type == DYNAMIC_PREFIX + "/labelstudio:Webhook" and p.named("project-support-tickets").urn in hook.dependencies
+    assert hook.inputs()["headers"] == MASK and hook.inputs()["is_active"] is False
+    prod = plan("prod")
+    for name in ("storage-support-tickets-import", "storage-support-tickets-export"):
+        keys = prod.named(name).inputs()
+        # mediaCredentials iam: no keys are sent; Label Studio uses its ServiceAccount's role
+        assert not {"access_key_id", "secret_access_key", "session_token"} & keys.keys()
+        assert keys["s3_endpoint"] == "" and keys["bucket"] == "example-label-studio-media"
 
 
 def test_prod_protects_seeded_projects_and_dev_does_not() -> None:

@@ -127,6 +127,10 @@ class PlanMocks(pulumi.runtime.Mocks):
             outputs.setdefault("project_id", 1)
         elif args.typ == "pulumi-python:dynamic/labelstudio:User":
             outputs.setdefault("user_id", 1)
+        elif args.typ == "pulumi-python:dynamic/labelstudio:Storage":
+            outputs.setdefault("storage_id", 1)
+        elif args.typ == "pulumi-python:dynamic/labelstudio:Webhook":
+            outputs.setdefault("webhook_id", 1)
         return f"{args.name}-id", outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:

@@ -24,7 +24,7 @@ import binascii
 import email.utils
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any
@@ -266,8 +266,9 @@ class LabelStudioApi:
         except (TypeError, ValueError):
             return None
 
-    def refusal(self, action: str, response: requests.Response) -> LabelStudioError:
-        """A readable error from a Label Studio answer; the token never appears in it."""
+    def refusal(self, action: str, response: requests.Response, hide: Iterable[Any] = ()) -> LabelStudioError:
+        """A readable error from a Label Studio answer; the token never appears in it, nor any value
+        in `hide` (other secrets of the request, which Label Studio may echo, e.g. refused headers)."""
         try:
             body = response.json()
         except ValueError:
@@ -285,11 +286,11 @@ class LabelStudioApi:
         if response.status_code in (401, 403):
             reason = (reason or "token rejected") + "; " + (PAT_HINT if self._jwt else LEGACY_HINT)
         return LabelStudioError(self.scrub(f"Label Studio refused to {action} (HTTP {response.status_code}): "
-                                           f"{reason[:800] or response.reason}"))
+                                           f"{reason[:800] or response.reason}", hide))
 
-    def scrub(self, text: str) -> str:
-        for secret in (self._token, self._access):
-            if secret:
+    def scrub(self, text: str, hide: Iterable[Any] = ()) -> str:
+        for secret in (self._token, self._access, *hide):
+            if isinstance(secret, str) and len(secret) >= 4:
                 text = text.replace(secret, "***")
         return text
 

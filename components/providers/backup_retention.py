@@ -8,7 +8,6 @@ of the bucket stay as they are. The bucket must exist; it is never created or de
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,15 +24,15 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
+from components import s3_names
 from components.providers.common import as_int, is_known
 from components.providers.logs import OperationLog
-from components.providers.media_bucket import endpoint_failures, s3_client, wait_for_endpoint
+from components.providers.media_bucket import bucket_client, endpoint_failures, wait_for_endpoint
 
 RESOURCE = "labelstudio:BackupRetention"
 INPUTS = ("endpoint", "region", "bucket", "prefix", "days", "access_key_id", "secret_access_key")
 ID_PREFIX = "labelstudio-backups:"  # every rule this resource owns; the rest of the bucket's rules stay
 NONCURRENT_DAYS = 1  # versioned bucket: an expired dump's old version goes a day later
-_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _GONE = ("404", "NoSuchBucket", "NotFound")
 
 
@@ -75,8 +74,8 @@ def input_failures(news: Mapping[str, Any]) -> list[CheckFailure]:
         return key in news and is_known(news[key])
 
     failures.extend(endpoint_failures(news))
-    if known("bucket") and not (isinstance(news["bucket"], str) and _BUCKET_NAME.match(news["bucket"])):
-        failures.append(CheckFailure("bucket", "bucket must be 3-63 lower-case letters, digits, '-' or '.'"))
+    if known("bucket") and not s3_names.bucket_ok(news["bucket"]):
+        failures.append(CheckFailure("bucket", f"bucket must be {s3_names.BUCKET_RULE}"))
     prefix = news.get("prefix")
     if known("prefix") and (not isinstance(prefix, str) or not prefix or prefix[0] == "/" or prefix[-1] == "/"):
         failures.append(CheckFailure("prefix", "prefix must be a key prefix without a leading or trailing '/' "
@@ -125,7 +124,7 @@ def _owned(rule: Mapping[str, Any], prefixes: set[str]) -> bool:
 
 def _apply(props: Mapping[str, Any], drop_prefixes: set[str], log: OperationLog) -> dict[str, Any]:
     wait_for_endpoint(log, props["endpoint"])
-    s3 = s3_client(props, log)
+    s3 = bucket_client(props, log)
     bucket = props["bucket"]
     kept = [r for r in _rules(s3, bucket) if not _owned(r, drop_prefixes | {str(props["prefix"])})]
     _put(s3, bucket, kept + retention_rules(str(props["prefix"]), int(props["days"])), log)
@@ -152,7 +151,7 @@ class BackupRetentionProvider(ResourceProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         log = OperationLog(RESOURCE, "read")
-        s3 = s3_client(props, log)
+        s3 = bucket_client(props, log)
         try:
             s3.head_bucket(Bucket=props["bucket"])
         except ClientError as error:
@@ -171,7 +170,7 @@ class BackupRetentionProvider(ResourceProvider):
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         """Removes only this resource's rules: the dumps stay (they expire no more)."""
         log = OperationLog(RESOURCE, "delete")
-        s3 = s3_client(props, log)
+        s3 = bucket_client(props, log)
         try:
             rules = _rules(s3, props["bucket"])
         except RuntimeError:

@@ -10,14 +10,11 @@ The `hardening` output records what each control actually is, so a refresh shows
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-import boto3
 import pulumi
-from botocore.config import Config
 from botocore.exceptions import ClientError
 from pulumi import Input, ResourceOptions
 from pulumi.dynamic import (
@@ -30,8 +27,10 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
+from components import s3_names
 from components.providers.common import is_known, wait_until_answers
 from components.providers.logs import OperationLog
+from components.providers.s3 import s3_client
 
 RESOURCE = "labelstudio:MediaBucket"
 FLAVORS = ("aws", "minio")
@@ -40,7 +39,6 @@ INPUTS = ("endpoint", "region", "bucket", "access_key_id", "secret_access_key", 
 REPLACE_ON = ("bucket", "region")  # another name or region is another bucket
 ENDPOINT_WAIT_SECONDS = 120  # in dev the MinIO container may have just started
 CORS_METHODS = ["GET", "HEAD"]
-_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _NOT_IMPLEMENTED = {"NotImplemented", "501"}
 _MINIO_KMS_FIX = "MinIO has no KMS: start it with MINIO_KMS_SECRET_KEY set so it can encrypt (SSE-S3)"
 
@@ -96,8 +94,8 @@ def input_failures(news: Mapping[str, Any]) -> list[CheckFailure]:
     failures.extend(endpoint_failures(news))
     if known("region") and (not isinstance(news["region"], str) or not news["region"]):
         failures.append(CheckFailure("region", "region must be a non-empty string"))
-    if known("bucket") and not (isinstance(news["bucket"], str) and _BUCKET_NAME.match(news["bucket"])):
-        failures.append(CheckFailure("bucket", "bucket must be 3-63 lower-case letters, digits, '-' or '.'"))
+    if known("bucket") and not s3_names.bucket_ok(news["bucket"]):
+        failures.append(CheckFailure("bucket", f"bucket must be {s3_names.BUCKET_RULE}"))
     if known("server_flavor") and news["server_flavor"] not in FLAVORS:
         failures.append(CheckFailure("server_flavor", f"server_flavor must be one of {', '.join(FLAVORS)}"))
     if ("access_key_id" in news) != ("secret_access_key" in news):
@@ -128,22 +126,10 @@ def wait_for_endpoint(log: OperationLog, endpoint: str) -> None:
         wait_until_answers(log, endpoint, ENDPOINT_WAIT_SECONDS, lambda status: status < 500)
 
 
-def s3_client(props: Mapping[str, Any], log: OperationLog) -> Any:
-    """A fresh client per operation (boto3 sessions are not thread-safe); calls are logged.
-    An empty endpoint is AWS S3 in the region."""
-    session = boto3.session.Session(
-        aws_access_key_id=props.get("access_key_id"),
-        aws_secret_access_key=props.get("secret_access_key"),
-        region_name=props["region"],
-    )
-    host = urlsplit(props["endpoint"]).hostname or ""
-    aws = not props["endpoint"] or host.endswith(".amazonaws.com")
-    style = "auto" if aws else "path"  # MinIO/loopback need path style
-    config = Config(s3={"addressing_style": style}, retries={"mode": "standard", "max_attempts": 3},
-                    connect_timeout=10, read_timeout=60)
-    client = session.client("s3", endpoint_url=props["endpoint"] or None, config=config)
-    log.watch_boto3(client)
-    return client
+def bucket_client(props: Mapping[str, Any], log: OperationLog) -> Any:
+    """An S3 client for a bucket resource's inputs (`endpoint` "" = AWS S3 in `region`)."""
+    return s3_client(log, endpoint=props["endpoint"], region=props["region"],
+                     access_key_id=props.get("access_key_id"), secret_access_key=props.get("secret_access_key"))
 
 
 def _code(error: ClientError) -> str:
@@ -275,13 +261,13 @@ class MediaBucketProvider(ResourceProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
         log = OperationLog(RESOURCE, "create")
         wait_for_endpoint(log, props["endpoint"])
-        s3 = s3_client(props, log)
+        s3 = bucket_client(props, log)
         _ensure_bucket(s3, props, log)
         return CreateResult(props["bucket"], _outputs(props, _harden(s3, props, log)))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         log = OperationLog(RESOURCE, "read")
-        s3 = s3_client(props, log)
+        s3 = bucket_client(props, log)
         try:
             s3.head_bucket(Bucket=id_)
         except ClientError as error:
@@ -296,7 +282,7 @@ class MediaBucketProvider(ResourceProvider):
     def update(self, id_: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         log = OperationLog(RESOURCE, "update")
         wait_for_endpoint(log, news["endpoint"])
-        s3 = s3_client(news, log)
+        s3 = bucket_client(news, log)
         _ensure_bucket(s3, news, log)
         return UpdateResult(_outputs(news, _harden(s3, news, log)))
 
