@@ -63,7 +63,8 @@ class LabelStudio(pulumi.ComponentResource):
 
         # Seeding talks to Label Studio from where `pulumi up` runs (publicUrl unless seedApiUrl
         # is set), after nginx is healthy.
-        self.seed = Seed("seed", settings, self.admin_token, [self.web], legacy_parent=self, opts=child)
+        self.seed = Seed("seed", settings, self.admin_token, [self.web], legacy_parent=self,
+                         ml_backend=self.ml_backend, opts=child)
         self.projects = self.seed.projects
         self.users = self.seed.users
         self.url = settings.public_url

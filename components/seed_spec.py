@@ -2,8 +2,9 @@
 
 A file (YAML) holds `title`, `description`, `instructions`, `color`, `labelConfig` or
 `labelConfigFile` (relative to the file), `quality` settings in camelCase (they map to Label
-Studio's API field names) and `allowDeleteWithAnnotations`. `storages`, `webhooks` and
-`mlBackends` are extension points (see EXTENSION_KEYS). Files are read only from inside the
+Studio's API field names), `allowDeleteWithAnnotations` and `mlBackends` (ML backend links,
+checked in components/seed_ml_backends.py). `storages` and `webhooks` are extension points (see
+EXTENSION_KEYS). Files are read only from inside the
 repository (components/seed_files.py); users are in components/seed_users.py.
 """
 
@@ -16,6 +17,7 @@ from typing import Any
 
 from components import label_config
 from components.seed_files import UNREADABLE, Fail, parse_yaml, read_file
+from components.seed_ml_backends import SeedMLBackendLink, load_links
 from components.settings_checks import show
 
 # camelCase key in a project file -> (Label Studio API field, accepted type)
@@ -40,6 +42,7 @@ COLOR = re.compile(r"#[0-9A-Fa-f]{6}")
 # --- extension points: per-project lists whose providers live in components/providers/
 # storage.py, ml_backend_link.py and webhook.py. Until their own checks are wired in here, each
 # must be a list of mappings; the entries are kept as given (camelCase) in SeedProject.extensions.
+# mlBackends is wired: components/seed_ml_backends.py checks it into SeedProject.ml_backends.
 EXTENSION_KEYS = ("storages", "webhooks", "mlBackends")
 _KEYS = {"title", "description", "labelConfig", "labelConfigFile", "instructions", "color", "quality",
          "allowDeleteWithAnnotations", *EXTENSION_KEYS}
@@ -56,6 +59,7 @@ class SeedProject:
     color: str = ""  # "#RRGGBB"; empty = Label Studio's default
     allow_delete_with_annotations: bool = False  # destroy may delete this project's labeled work
     extensions: tuple[tuple[str, tuple[dict[str, Any], ...]], ...] = ()  # (key, entries): see EXTENSION_KEYS
+    ml_backends: tuple[SeedMLBackendLink, ...] = ()  # mlBackends (components/seed_ml_backends.py)
 
     @property
     def quality_dict(self) -> dict[str, Any]:
@@ -109,10 +113,11 @@ def load_seed_project(base_dir: Path, path: str) -> tuple[SeedProject | None, li
     config = _label_config(root, file, doc, fail)
     quality = _quality({} if doc.get("quality") is None else doc["quality"], fail)
     extensions = _extensions(doc, fail)
+    ml_backends = load_links(doc, where, fail)
     if problems:
         return None, problems
     return SeedProject(path, title.strip(), description, config, quality, instructions, color, allow is True,
-                       extensions), problems
+                       extensions, ml_backends), problems
 
 
 def _text(doc: dict[Any, Any], key: str, fail: Fail) -> str:
@@ -130,7 +135,7 @@ def _extensions(doc: dict[Any, Any], fail: Fail) -> tuple[tuple[str, tuple[dict[
     out = []
     for key in EXTENSION_KEYS:
         raw = doc.get(key)
-        if raw is None:
+        if raw is None or key == "mlBackends":  # mlBackends: checked by components/seed_ml_backends.py
             continue
         if not isinstance(raw, list) or not all(isinstance(e, dict) for e in raw):
             fail(f"{key} {show(raw)} must be a list of mappings; fix: write one `- key: value` entry per item")

@@ -101,11 +101,16 @@ DEFAULTS: dict[str, tuple[Any, str]] = {
                           """`{"anna": "<password>"}`."""),
     "seedHealthTimeoutSeconds": (300, "How long each seed resource waits for Label Studio's /health."),
     "seedProtectProjects": (False, "Mark seeded projects `protect` (production): Pulumi refuses to delete them."),
+    # --- seed ML backend links (issue 4) ---
+    "seedMlBackendPasswords": (None, "ML backend links' HTTP Basic auth passwords by name, a JSON object (secret): "
+                               """`{"photos": "<password>"}`."""),
+    "seedMlBackendWaitSeconds": (300, "How long an ML backend link waits for Label Studio to reach its backend "
+                                 "(Label Studio's own /health check of it)."),
 }
 
 SECRET_KEYS = frozenset(
     {"postgresPassword", "postgresSslKey", "redisPassword", "mediaAccessKeyId", "mediaSecretAccessKey",
-     "seedUserPasswords"}
+     "seedUserPasswords", "seedMlBackendPasswords"}
 )
 SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -162,6 +167,9 @@ class Media:
     secret_access_key: Secret | None
 
 
+ML_BACKEND_SERVICE = "ml-backend"  # the ML backend's service name: Label Studio reaches it by it
+
+
 @dataclass(frozen=True)
 class MLBackend:
     enabled: bool
@@ -170,6 +178,11 @@ class MLBackend:
     env: tuple[tuple[str, str], ...]
     replicas: int
     gpu: int
+
+    @property
+    def url(self) -> str:
+        """Where Label Studio reaches the stack's own ML backend (Docker network alias or Service)."""
+        return f"http://{ML_BACKEND_SERVICE}:{self.port}"
 
 
 @dataclass(frozen=True)
@@ -227,6 +240,7 @@ class Settings:
     seed_users: tuple[SeedUser, ...]
     seed_health_timeout: int
     seed_protect_projects: bool
+    seed_ml_backend_wait: int  # seconds an ML backend link waits for Label Studio to reach its backend
 
     @property
     def image_ref(self) -> str:

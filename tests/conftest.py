@@ -6,6 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from components import ssrf
+from tests.ml_backend_service import ML_BACKEND_HOST, MLBackendServer, ml_backend
 from tests.realservices import (
     LabelStudioServer,
     Postgres,
@@ -32,10 +34,9 @@ def s3_server() -> Iterator[S3Server]:
     server.stop()
 
 
-@pytest.fixture(scope="session")
-def label_studio(postgres: Postgres) -> Iterator[LabelStudioServer]:
-    """Label Studio 1.23.2 on a fresh database, its admin legacy token in `.api_token`."""
-    server = start_label_studio({
+def label_studio_env(postgres: Postgres, **extra: str) -> dict[str, str]:
+    """Label Studio 1.23.2's env for a fresh database, its admin legacy token ls-test-token-6f1d2c."""
+    return {
         "DJANGO_DB": "default", "POSTGRE_NAME": postgres.create_database(), "POSTGRE_USER": postgres.user,
         "POSTGRE_PASSWORD": postgres.password, "POSTGRE_HOST": postgres.host, "POSTGRE_PORT": str(postgres.port),
         "SECRET_KEY": "test-secret-key-" + "x" * 40, "LABEL_STUDIO_USERNAME": "admin@example.com",
@@ -43,9 +44,37 @@ def label_studio(postgres: Postgres) -> Iterator[LabelStudioServer]:
         "LABEL_STUDIO_ENABLE_LEGACY_API_TOKEN": "true", "SKIP_DB_MIGRATIONS": "true", "JSON_LOG": "1",
         # nothing may leave the machine: no error reports, no PyPI version check, no analytics
         "SENTRY_DSN": "", "FRONTEND_SENTRY_DSN": "", "LATEST_VERSION_CHECK": "false", "COLLECT_ANALYTICS": "false",
-    })
+        **extra,
+    }
+
+
+@pytest.fixture(scope="session")
+def label_studio(postgres: Postgres) -> Iterator[LabelStudioServer]:
+    """Label Studio 1.23.2 on a fresh database, its admin legacy token in `.api_token`."""
+    server = start_label_studio(label_studio_env(postgres))
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def ml_label_studio(postgres: Postgres) -> Iterator[LabelStudioServer]:
+    """Label Studio as the stack runs it for its own ML backend: SSRF protection on, Label Studio's
+    default banned subnets minus exactly ML_BACKEND_HOST (ssrf.banned_subnets), so a backend on
+    127.0.0.1 or any other private address is still refused."""
+    server = start_label_studio(label_studio_env(
+        postgres, SSRF_PROTECTION_ENABLED="true", ML_BLOCK_LOCAL_IP="true", USE_DEFAULT_BANNED_SUBNETS="false",
+        USER_ADDITIONAL_BANNED_SUBNETS=",".join(ssrf.banned_subnets([ML_BACKEND_HOST]))))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def ml_backend_server(ml_label_studio: LabelStudioServer) -> Iterator[MLBackendServer]:
+    """The real ML backend (label-studio-ml, tests/ml_backend/) on ML_BACKEND_HOST, running."""
+    server = ml_backend(ml_label_studio.url, ml_label_studio.api_token)
+    server.start()
+    yield server
+    server.remove()
 
 
 # --- end of real services ------------------------------------------------------------------------
