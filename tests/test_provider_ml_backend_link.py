@@ -287,6 +287,23 @@ def test_a_create_that_landed_but_lost_its_answer_is_adopted(engine: ProviderSer
     assert links(ls, project) == [] and webhooks(ls, project) == []
 
 
+def test_an_identical_link_made_earlier_is_adopted_not_made_twice(engine: ProviderServer, declared: Registered,
+                                                                  ml_label_studio: LabelStudioServer,
+                                                                  ml_backend_server: MLBackendServer) -> None:
+    # e.g. a run stopped after Label Studio made the link but before the state was written
+    ls, project = ml_label_studio, new_project(ml_label_studio)
+    earlier = admin(ls, "POST", "/api/ml/", json={"project": project, "url": ml_backend_server.url,
+                                                  "title": "First choice"})
+    assert earlier.status_code == 201, earlier.text
+    inputs = plain(declared, project, ml_backend_server.url)
+    id_, state = create(engine, inputs)
+    assert int(id_) == earlier.json()["id"] and [m["id"] for m in links(ls, project)] == [int(id_)]
+    assert state["webhook_id"] is not None  # the webhook that came with it is this link's
+    assert engine.diff(URN, id_, engine.read(URN, id_, state, inputs)[1], inputs) == ("DIFF_SOME", [])  # description
+    engine.delete(URN, id_, state)
+    assert links(ls, project) == [] and webhooks(ls, project) == []
+
+
 def test_diff_uses_state_only_and_replaces_precisely(engine: ProviderServer, declared: Registered) -> None:
     dead = f"http://127.0.0.1:{free_port()}"  # nothing listens: any HTTP call would fail
     olds = {**declared.inputs, "api_url": dead, "project_id": 7, "link_id": 3, "webhook_id": 4}

@@ -13,6 +13,8 @@ Label Studio 1.23.2 facts this follows:
 - Any write needs `url` and `project` in the body (a PATCH without them is a 500): PATCH sends all.
 - Reading a link (`GET /api/ml/{id}`) makes Label Studio re-check the backend: `connection_state`
   says what it found (Connected, Disconnected, Error).
+- Label Studio allows several links to one URL in a project; the seed allows one, so create adopts
+  the project's link with the same URL and title if there is one (finder first), never a second.
 Logs carry ids only; the API token and the basic auth password never reach a log, an error or plain state.
 """
 
@@ -29,7 +31,7 @@ import requests
 from pulumi import Input, ResourceOptions
 from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult
 
-from components.providers.api import Finder, LabelStudioApi, LabelStudioError, created_since
+from components.providers.api import Finder, LabelStudioApi, LabelStudioError
 from components.providers.common import as_int, is_known
 from components.providers.logs import safe_url
 from components.providers.ml_backend_link_inputs import (
@@ -99,16 +101,16 @@ def _refused(api: LabelStudioApi, action: str, response: requests.Response, prop
         f"Label Studio refused to {action} (HTTP {response.status_code}): {reason}"), props))
 
 
-def find_created(props: Mapping[str, Any]) -> Finder:
-    """The link a POST that may have landed made: same project, URL and title, made by the server
-    since that POST was sent (its own clock)."""
-    def find(api: LabelStudioApi, seconds_ago: float) -> dict[str, Any] | None:
+def find_link(props: Mapping[str, Any]) -> Finder:
+    """This very link, if the project has it already: same URL and title (the seed allows one link
+    per URL in a project). Asked before the first POST (an earlier run may have made it and lost
+    its answer, or been stopped before the state was written) and after a POST that may have landed;
+    either way the link is adopted, never made twice."""
+    def find(api: LabelStudioApi, _seconds_ago: float) -> dict[str, Any] | None:
         response = api.request("GET", "/api/ml/", params={"project": as_int(props["project_id"])})
         if response.status_code != 200:
             raise api.refusal("look for an ML backend link the last attempt may have created", response)
-        now = api.server_now(response)
-        matches = [m for m in response.json() if m.get("url") == props["url"] and m.get("title") == props["title"]
-                   and created_since(m, now, seconds_ago)]
+        matches = [m for m in response.json() if m.get("url") == props["url"] and m.get("title") == props["title"]]
         return max(matches, key=lambda m: int(m["id"])) if matches else None
     return find
 
@@ -123,9 +125,13 @@ def _when(value: Any) -> datetime | None:
 def own_webhook(api: LabelStudioApi, link: Mapping[str, Any]) -> int | None:
     """The webhook Label Studio made with this link: to {url}/webhook, created after the link was.
     None when the project had one to that URL before (not ours to delete) or none was made."""
-    response = api.request("GET", "/api/webhooks/", params={"project": int(link["project"])})
-    if response.status_code != 200:
-        raise api.refusal("list the project's webhooks", response)
+    try:
+        response = api.request("GET", "/api/webhooks/", params={"project": int(link["project"])})
+    except LabelStudioError:
+        response = None
+    if response is None or response.status_code != 200:  # the link exists: never fail its create now
+        api.log.event("webhook_unknown", link_id=int(link["id"]))
+        return None
     hook_url, made = str(link["url"]).rstrip("/") + "/webhook", _when(link.get("created_at"))
     for hook in response.json():
         when = _when(hook.get("created_at"))
@@ -156,9 +162,13 @@ class MLBackendLinkProvider(ResourceProvider):
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         with _api(props, "create") as api:
-            finder = find_created(props)
-            link = self._write(api, props, "create the ML backend link",
-                               lambda: api.create("/api/ml/", payload(props), finder), accepted=201, finder=finder)
+            finder = find_link(props)
+            link = finder(api, 0.0)
+            if link is not None:
+                api.log.event("adopted", object_id=int(link["id"]))
+            else:
+                link = self._write(api, props, "create the ML backend link",
+                                   lambda: api.create("/api/ml/", payload(props), finder), accepted=201, finder=finder)
             webhook_id = own_webhook(api, link)
             api.log.event("created", link_id=int(link["id"]), project_id=int(link["project"]), webhook_id=webhook_id)
         return CreateResult(str(link["id"]), outputs(props, int(link["id"]), webhook_id, link.get("readable_state")))
@@ -181,7 +191,7 @@ class MLBackendLinkProvider(ResourceProvider):
             if not _backend_not_up(response):
                 found = finder(api, time.monotonic() - sent) if finder and response.status_code >= 500 else None
                 if found is not None:
-                    api.log.event("adopted", link_id=int(found["id"]))
+                    api.log.event("adopted", object_id=int(found["id"]))
                     return dict(found)
                 raise _refused(api, action, response, props)
             left = deadline - time.monotonic()
