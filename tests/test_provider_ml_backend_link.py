@@ -286,6 +286,14 @@ def test_a_create_that_landed_but_lost_its_answer_is_adopted(engine: ProviderSer
     engine.delete(URN, id_, {**state, "api_url": ls.url})
     assert links(ls, project) == [] and webhooks(ls, project) == []
 
+    # a 503 from a proxy in front: nothing landed, so after the finder found nothing the POST is repeated
+    with fault_proxy(ls.url) as proxy:
+        proxy.inject("503", method="POST", path_prefix="/api/ml/", times=1)
+        id_, state = create(engine, plain(declared, project, ml_backend_server.url, api_url=proxy.url))
+        assert proxy.faults_done == 1
+    assert [m["id"] for m in links(ls, project)] == [int(id_)] and state["connection_state"] == "Connected"
+    engine.delete(URN, id_, {**state, "api_url": ls.url})
+
 
 def test_an_identical_link_made_earlier_is_adopted_not_made_twice(engine: ProviderServer, declared: Registered,
                                                                   ml_label_studio: LabelStudioServer,
