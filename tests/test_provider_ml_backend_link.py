@@ -247,6 +247,11 @@ def test_out_of_band_delete_is_seen_by_read_and_delete_cleans_the_webhook(
     with pytest.raises(grpc.RpcError) as gone:
         engine.update(URN, id_, state, {**inputs, "title": "Renamed"})
     assert f"ML backend link {id_} no longer exists in Label Studio; fix: run `pulumi refresh`" in rpc_error_text(gone.value)
+    # its project deleted by hand: a create says so rather than a bare 404
+    assert admin(ls, "DELETE", f"/api/projects/{project}/").status_code == 204
+    with pytest.raises(grpc.RpcError) as no_project:
+        create(engine, inputs)
+    assert f"project {project} does not exist in Label Studio; fix: run `pulumi refresh`" in rpc_error_text(no_project.value)
 
 
 def test_a_webhook_not_made_with_the_link_or_still_used_is_kept(engine: ProviderServer, declared: Registered,

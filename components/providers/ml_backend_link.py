@@ -107,9 +107,13 @@ def find_link(props: Mapping[str, Any]) -> Finder:
     its answer, or been stopped before the state was written) and after a POST that may have landed;
     either way the link is adopted, never made twice."""
     def find(api: LabelStudioApi, _seconds_ago: float) -> dict[str, Any] | None:
-        response = api.request("GET", "/api/ml/", params={"project": as_int(props["project_id"])})
+        project = as_int(props["project_id"])
+        response = api.request("GET", "/api/ml/", params={"project": project})
+        if response.status_code == 404:
+            raise LabelStudioError(f"project {project} does not exist in Label Studio; fix: run `pulumi refresh`, "
+                                   "then `pulumi up` makes the project and its ML backend links again")
         if response.status_code != 200:
-            raise api.refusal("look for an ML backend link the last attempt may have created", response)
+            raise api.refusal(f"list the ML backend links of project {project}", response)
         matches = [m for m in response.json() if m.get("url") == props["url"] and m.get("title") == props["title"]]
         return max(matches, key=lambda m: int(m["id"])) if matches else None
     return find
