@@ -194,6 +194,10 @@ def _resolve(link: SeedMLBackendLink, *, stack_url: str, stack_enabled: bool,
              "is false; fix: set labelstudio:mlBackendEnabled: true (with labelstudio:mlBackendImage), "
              "or give url: the address of your backend")
         ok = False
+    elif url != stack_url and urlsplit(url).hostname == urlsplit(stack_url).hostname:
+        fail(f"{link.source}: url {show(url)} names the stack's ML backend service, which Label Studio reaches "
+             f"at {stack_url} only (labelstudio:mlBackendPort); fix: leave url out to link it")
+        ok = False
     password = None
     if link.password_name:
         value = passwords.get(link.password_name)

@@ -124,6 +124,13 @@ def test_a_link_to_the_stacks_backend_needs_it_deployed(tmp_path: Path, links: s
     assert other.seed_projects[0].ml_backends[0].url == "https://models.example.com"
 
 
+def test_the_stacks_backend_only_at_its_own_port_and_scheme(tmp_path: Path) -> None:
+    found = problems(tmp_path, "  - {title: M, url: 'https://ml-backend:9191'}\n", **STACK_ML)
+    assert [p for p in found if "p/a.yaml mlBackends[0]: url 'https://ml-backend:9191' names the stack's ML backend "
+            "service, which Label Studio reaches at http://ml-backend:9090 only (labelstudio:mlBackendPort); fix: "
+            "leave url out to link it" in p], found
+
+
 @pytest.mark.parametrize("links", [
     "  - {title: A}\n  - {title: B, url: 'http://ml-backend:9090/'}\n",
     "  - {title: A, url: 'https://m.example.com/x'}\n  - {title: B, url: 'HTTPS://M.example.com/x/'}\n",
