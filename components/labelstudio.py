@@ -78,7 +78,7 @@ class LabelStudio(pulumi.ComponentResource):
         # Seeding talks to Label Studio from where `pulumi up` runs (publicUrl unless seedApiUrl
         # is set), after nginx is healthy.
         self.seed = Seed("seed", settings, self.admin_token, [self.web], legacy_parent=self, media=self.media,
-                         opts=child)
+                         ml_backend=self.ml_backend, opts=child)
         self.projects = self.seed.projects
         self.users = self.seed.users
         self.url = settings.public_url

@@ -7,6 +7,7 @@ import pulumi
 from components import ls_env
 from components.platform import Platform
 from components.settings import Settings
+from components.settings_schema import ML_BACKEND_SERVICE
 from components.spec import HttpCheck, Port, Resources, ServiceSpec, Volume
 from components.web_tier import APP_PORT, media_calls_of
 
@@ -21,7 +22,7 @@ class MLBackend(pulumi.ComponentResource):
         # It fetches task media from Label Studio, which may redirect to the bucket.
         media_calls, media_external = media_calls_of(settings)
         self.service = platform.run(ServiceSpec(
-            name="ml-backend",
+            name=ML_BACKEND_SERVICE,
             image=ml.image,
             # The backend fetches task media from Label Studio with this key.
             env={**dict(ml.env), **ls_env.ml_backend_env(f"http://app:{APP_PORT}", ml.port)},
@@ -37,5 +38,5 @@ class MLBackend(pulumi.ComponentResource):
             node_selector=settings.kubernetes.ml_node_selector,
             tolerations=settings.kubernetes.ml_tolerations,
         ), self)
-        self.url = f"http://ml-backend:{ml.port}"
+        self.url = ml.url  # what seeded ML backend links default to
         self.register_outputs({"url": self.url})

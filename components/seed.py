@@ -1,6 +1,6 @@
 """Seed: what a labeling team should find in Label Studio after `pulumi up`, declared once the web
-tier is healthy. Users and projects here; storages and webhooks hang off each project (after it);
-ML backend links are an extension point (SeedProject.extensions, see EXTENSION POINT below).
+tier is healthy: users, projects, and what hangs off each project once it exists (its storages,
+webhooks and ML backend links).
 
 Every seed resource talks to `seedApiUrl` (default: publicUrl) from where `pulumi up` runs, with the
 admin token.
@@ -16,11 +16,13 @@ import pulumi
 import pulumi_random as random
 
 from components.media import MediaBucket
+from components.providers.ml_backend_link import MLBackendLink
 from components.providers.project import Project
 from components.providers.storage import Storage
 from components.providers.user import User
 from components.providers.webhook import Webhook
 from components.secret import Secret
+from components.seed_ml_backends import SeedMLBackendLink
 from components.seed_spec import SeedProject, resource_slug
 from components.seed_storages import AMBIENT, MEDIA, SeedStorage, StorageCredentials
 from components.settings import Settings
@@ -29,7 +31,8 @@ from components.settings import Settings
 class Seed(pulumi.ComponentResource):
     def __init__(self, name: str, settings: Settings, api_token: pulumi.Input[str],
                  after: list[pulumi.Resource], legacy_parent: pulumi.Resource | None = None,
-                 media: MediaBucket | None = None, opts: pulumi.ResourceOptions | None = None) -> None:
+                 media: MediaBucket | None = None, ml_backend: pulumi.Resource | None = None,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("labelstudio:index:Seed", name, None, opts)
         url, timeout = settings.seed_api_url, settings.seed_health_timeout
         # Projects were children of the LabelStudio component before Seed existed: the alias keeps
@@ -47,14 +50,15 @@ class Seed(pulumi.ComponentResource):
             )
             for p in settings.seed_projects
         ]
-        # Storages and webhooks of each project, after it. EXTENSION POINT (issue 4): its other
-        # `extensions` ("mlBackends") become resources from components/providers/ml_backend_link.py,
-        # parented here and depending on that project.
+        # Storages, webhooks and ML backend links of each project, after it.
         connection = {"api_url": url, "api_token": api_token, "health_timeout_seconds": timeout}
         self.storages: list[Storage] = []
         self.webhooks: list[Webhook] = []
+        self.ml_backend_links: list[MLBackendLink] = []
         for spec, project in zip(settings.seed_projects, self.projects, strict=True):
             self._links(spec, project, settings, media, connection)
+            self.ml_backend_links += [self._ml_link(project, spec.source, link, settings, connection, after, ml_backend)
+                                      for link in spec.ml_backends]
         generated: dict[str, pulumi.Output[str]] = {}
         self.users = []
         for u in settings.seed_users:
@@ -74,7 +78,8 @@ class Seed(pulumi.ComponentResource):
         self.register_outputs({"projectIds": [p.project_id for p in self.projects],
                                "userIds": [u.user_id for u in self.users],
                                "storageIds": [s.storage_id for s in self.storages],
-                               "webhookIds": [w.webhook_id for w in self.webhooks]})
+                               "webhookIds": [w.webhook_id for w in self.webhooks],
+                               "mlBackendLinkIds": [m.link_id for m in self.ml_backend_links]})
 
     def _links(self, spec: SeedProject, project: Project, settings: Settings, media: MediaBucket | None,
                connection: Mapping[str, Any]) -> None:
@@ -90,6 +95,22 @@ class Seed(pulumi.ComponentResource):
                 f"webhook-{slug}-{w.name}", project_id=project.project_id, url=w.url, actions=w.actions,
                 headers=chosen.output().apply(json.loads) if chosen else None, send_payload=w.send_payload,
                 is_active=w.active, opts=opts, **connection))
+
+    def _ml_link(self, project: Project, source: str, link: SeedMLBackendLink, settings: Settings,
+                 connection: Mapping[str, Any], after: list[pulumi.Resource],
+                 ml_backend: pulumi.Resource | None) -> MLBackendLink:
+        """Label Studio checks the backend when the link is made: a link to the stack's own backend
+        waits for it to be deployed (and healthy, as the platform awaits it) first."""
+        stack_backend = [ml_backend] if ml_backend is not None and link.url == settings.ml_backend.url else []
+        return MLBackendLink(
+            f"project-{resource_slug(source)}-ml-{link.slug}",
+            project_id=project.project_id, url=link.url, title=link.title, description=link.description,
+            is_interactive=link.interactive, basic_auth_user=link.basic_auth_user,
+            basic_auth_pass=link.password.output() if link.password else None,
+            extra_params=link.extra_params_dict,
+            backend_wait_seconds=settings.seed_ml_backend_wait,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*after, project, *stack_backend]), **connection,
+        )
 
 
 def storage_args(s: SeedStorage, settings: Settings, media: MediaBucket | None,

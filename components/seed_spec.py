@@ -2,9 +2,9 @@
 
 A file (YAML) holds `title`, `description`, `instructions`, `color`, `labelConfig` or
 `labelConfigFile` (relative to the file), `quality` settings in camelCase (they map to Label
-Studio's API field names) and `allowDeleteWithAnnotations`. `storages`, `webhooks` and
-`mlBackends` are extension points (see EXTENSION_KEYS): storages and webhooks are checked by
-components/seed_storages.py and seed_webhooks.py. Files are read only from inside the repository
+Studio's API field names), `allowDeleteWithAnnotations`, and the project's `storages`, `webhooks`
+and `mlBackends` (ML backend links), each checked by its own module (components/seed_storages.py,
+seed_webhooks.py, seed_ml_backends.py). Files are read only from inside the repository
 (components/seed_files.py); users are in components/seed_users.py.
 """
 
@@ -17,6 +17,7 @@ from typing import Any
 
 from components import label_config
 from components.seed_files import UNREADABLE, Fail, parse_yaml, read_file
+from components.seed_ml_backends import SeedMLBackendLink, load_links
 from components.seed_storages import SeedStorage, parse_storages
 from components.seed_webhooks import SeedWebhook, parse_webhooks
 from components.settings_checks import show
@@ -41,13 +42,10 @@ SAMPLING = {
 TITLE_LENGTH = (3, 50)  # Label Studio's PROJECT_TITLE_MIN_LEN / MAX_LEN
 COLOR = re.compile(r"#[0-9A-Fa-f]{6}")
 # --- extension points: per-project lists whose providers live in components/providers/
-# storage.py, ml_backend_link.py and webhook.py. Each must be a list of mappings; storages and
-# webhooks are checked by their own modules (seed_storages.py, seed_webhooks.py) into typed
-# fields, the others are kept as given (camelCase) in SeedProject.extensions.
-EXTENSION_KEYS = ("storages", "webhooks", "mlBackends")
-_TYPED: dict[str, Any] = {"storages": parse_storages, "webhooks": parse_webhooks}
+# Per-project lists of things that hang off the project: key -> its checker, which makes typed entries.
+_LISTS: dict[str, Any] = {"storages": parse_storages, "webhooks": parse_webhooks}
 _KEYS = {"title", "description", "labelConfig", "labelConfigFile", "instructions", "color", "quality",
-         "allowDeleteWithAnnotations", *EXTENSION_KEYS}
+         "allowDeleteWithAnnotations", *_LISTS, "mlBackends"}
 
 
 @dataclass(frozen=True)
@@ -60,9 +58,9 @@ class SeedProject:
     instructions: str = ""  # shown to annotators before they start (Label Studio's expert_instruction)
     color: str = ""  # "#RRGGBB"; empty = Label Studio's default
     allow_delete_with_annotations: bool = False  # destroy may delete this project's labeled work
-    extensions: tuple[tuple[str, tuple[dict[str, Any], ...]], ...] = ()  # (key, entries): see EXTENSION_KEYS
     storages: tuple[SeedStorage, ...] = ()  # S3 import/export storages (components/seed_storages.py)
     webhooks: tuple[SeedWebhook, ...] = ()  # project webhooks (components/seed_webhooks.py)
+    ml_backends: tuple[SeedMLBackendLink, ...] = ()  # mlBackends (components/seed_ml_backends.py)
 
     @property
     def quality_dict(self) -> dict[str, Any]:
@@ -115,11 +113,12 @@ def load_seed_project(base_dir: Path, path: str) -> tuple[SeedProject | None, li
 
     config = _label_config(root, file, doc, fail)
     quality = _quality({} if doc.get("quality") is None else doc["quality"], fail)
-    extensions, typed = _extensions(doc, fail)
+    storages, webhooks = (_entries(doc, key, parse, fail) for key, parse in _LISTS.items())
+    ml_backends = load_links(doc, where, fail)
     if problems:
         return None, problems
     return SeedProject(path, title.strip(), description, config, quality, instructions, color, allow is True,
-                       extensions, **typed), problems
+                       storages, webhooks, ml_backends), problems
 
 
 def _text(doc: dict[Any, Any], key: str, fail: Fail) -> str:
@@ -132,22 +131,15 @@ def _text(doc: dict[Any, Any], key: str, fail: Fail) -> str:
     return value
 
 
-def _extensions(doc: dict[Any, Any], fail: Fail) -> tuple[tuple[tuple[str, tuple[dict[str, Any], ...]], ...],
-                                                         dict[str, Any]]:
-    """Extension point: (raw entries of the untyped keys, typed entries by SeedProject field)."""
-    out, typed = [], {}
-    for key in EXTENSION_KEYS:
-        raw = doc.get(key)
-        if raw is None:
-            continue
-        if not isinstance(raw, list) or not all(isinstance(e, dict) for e in raw):
-            fail(f"{key} {show(raw)} must be a list of mappings; fix: write one `- key: value` entry per item")
-            continue
-        if key in _TYPED:
-            typed[key] = _TYPED[key](raw, fail)
-        else:
-            out.append((key, tuple(raw)))
-    return tuple(out), typed
+def _entries(doc: dict[Any, Any], key: str, parse: Any, fail: Fail) -> tuple[Any, ...]:
+    """The checked entries of one per-project list (storages, webhooks); () when absent or malformed."""
+    raw = doc.get(key)
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(e, dict) for e in raw):
+        fail(f"{key} {show(raw)} must be a list of mappings; fix: write one `- key: value` entry per item")
+        return ()
+    return tuple(parse(raw, fail))
 
 
 def _label_config(root: Path, file: Path, doc: dict[Any, Any], fail: Fail) -> str:

@@ -22,6 +22,8 @@ from components import settings_checks as checks
 from components import settings_kubernetes as k8s_settings
 from components import settings_monitoring as day2_settings
 from components.secret import Secret
+from components.seed_ml_backends import PASSWORDS_KEY as ML_PASSWORDS_KEY
+from components.seed_ml_backends import resolve_links
 from components.seed_spec import SeedProject, load_seed_project, resource_slug
 from components.seed_users import PASSWORDS_KEY, SeedUser, load_seed_users
 from components.settings_schema import (  # re-exported: the settings' public face
@@ -160,7 +162,7 @@ def parse(
 
     platform = r.choice("platform", ("docker", "kubernetes"))
     public_url = _public_url(r)
-    postgres, media = _postgres(r), _media(r)
+    postgres, media, ml_backend = _postgres(r), _media(r), _ml_backend(r)
     settings = Settings(
         stack=stack,
         platform=platform,
@@ -176,8 +178,8 @@ def parse(
         postgres=postgres,
         redis=_redis(r),
         media=media,
-        ml_backend=_ml_backend(r),
-        seed_projects=_seed_projects(r, base_dir),
+        ml_backend=ml_backend,
+        seed_projects=_seed_projects(r, base_dir, ml_backend),
         # Kubernetes platform
         kubernetes=k8s_settings.parse_kubernetes(r),
         web_cpu=k8s_settings.quantity(r, "webCpu", k8s_settings.CPU, "1000m"),
@@ -192,6 +194,7 @@ def parse(
         admin_api_token=day2_settings.admin_api_token(r),
         monitoring=day2_settings.parse_monitoring(r, r.image("postgresExporterImage")),
         backup=backup_settings.parse_backup(r, platform, postgres, media),
+        seed_ml_backend_wait=r.integer("seedMlBackendWaitSeconds", 10, 3600),
     )
     settings = _seed_links(r, settings)
     _cross_checks(r, settings)
@@ -427,9 +430,10 @@ def _ml_backend(r: _Reader) -> MLBackend:
     )
 
 
-def _seed_projects(r: _Reader, base_dir: Path) -> tuple[SeedProject, ...]:
+def _seed_projects(r: _Reader, base_dir: Path, ml: MLBackend) -> tuple[SeedProject, ...]:
     projects: list[SeedProject] = []
     sources: dict[str, str] = {}  # resource name -> the file that claimed it
+    ml_passwords = _secret_names(r, ML_PASSWORDS_KEY, "photos")
     for path in r.items("seedProjects"):
         project, problems = load_seed_project(base_dir, path)
         for problem in problems:
@@ -440,9 +444,29 @@ def _seed_projects(r: _Reader, base_dir: Path) -> tuple[SeedProject, ...]:
                    "(the same file twice, or two files with the same name); fix: list each file once "
                    "and give project files distinct names")
         sources.setdefault(name, path)
+        if project is not None and project.ml_backends:
+            project = dataclasses.replace(project, ml_backends=resolve_links(
+                project.ml_backends, stack_url=ml.url, stack_enabled=ml.enabled, passwords=ml_passwords,
+                fail=lambda message: r.fail("seedProjects", message)))
         if project is not None:
             projects.append(project)
     return tuple(projects)
+
+
+def _secret_names(r: _Reader, key: str, example: str) -> dict[str, Any]:
+    """A secret JSON object of names and passwords ({} when unset); its values are never shown."""
+    secret = r.secret(key)  # reports a plain-text value itself
+    if secret is None:
+        return {}
+    try:
+        names = json.loads(secret.value)
+    except ValueError:
+        names = None
+    if not isinstance(names, dict):
+        r.fail(key, "must be a JSON object of names and passwords (the value is not shown); fix: "
+               f"""`pulumi config set --secret {NAMESPACE}:{key} '{{"{example}": "<password>"}}'`""")
+        return {}
+    return names
 
 
 def _seed_users(r: _Reader, base_dir: Path) -> tuple[SeedUser, ...]:
@@ -450,17 +474,7 @@ def _seed_users(r: _Reader, base_dir: Path) -> tuple[SeedUser, ...]:
     if not isinstance(items, list):
         r.fail("seedUsers", f"{r.show('seedUsers', items)} is not a list; fix: a YAML list of user files or entries")
         return ()
-    secret = r.secret(PASSWORDS_KEY)  # reports a plain-text value itself
-    passwords: Any = {}
-    if secret is not None:
-        try:
-            passwords = json.loads(secret.value)
-        except ValueError:
-            passwords = None
-        if not isinstance(passwords, dict):
-            r.fail(PASSWORDS_KEY, "must be a JSON object of names and passwords (the value is not shown); fix: "
-                   f"""`pulumi config set --secret {NAMESPACE}:{PASSWORDS_KEY} '{{"anna": "<password>"}}'`""")
-            passwords = {}
+    passwords = _secret_names(r, PASSWORDS_KEY, "anna")
     if "seedUsers" in r.secret_keys:
         return ()  # parse() reports the secret list itself; messages about its items would quote them
     return load_seed_users(base_dir, items, passwords, lambda message: r.fail("seedUsers", message))

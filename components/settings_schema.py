@@ -125,11 +125,17 @@ DEFAULTS: dict[str, tuple[Any, str]] = {
                                """`{"partner": {"accessKeyId": "...", "secretAccessKey": "..."}}`."""),
     "seedWebhookHeaders": (None, "Seed webhooks' headers by name, a JSON object (secret): "
                            """`{"qa-bot": {"Authorization": "Bearer ..."}}`."""),
+    # --- seed ML backend links (issue 4) ---
+    "seedMlBackendPasswords": (None, "ML backend links' HTTP Basic auth passwords by name, a JSON object (secret): "
+                               """`{"photos": "<password>"}`."""),
+    "seedMlBackendWaitSeconds": (300, "How long an ML backend link waits for Label Studio to reach its backend "
+                                 "(Label Studio's own /health check of it)."),
 }
 
 SECRET_KEYS = frozenset(
     {"postgresPassword", "postgresSslKey", "redisPassword", "mediaAccessKeyId", "mediaSecretAccessKey",
-     "seedUserPasswords", "adminApiToken", "seedStorageCredentials", "seedWebhookHeaders"}
+     "seedUserPasswords", "adminApiToken", "seedStorageCredentials", "seedWebhookHeaders",
+     "seedMlBackendPasswords"}
 )
 SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -186,6 +192,9 @@ class Media:
     secret_access_key: Secret | None
 
 
+ML_BACKEND_SERVICE = "ml-backend"  # the ML backend's service name: Label Studio reaches it by it
+
+
 @dataclass(frozen=True)
 class MLBackend:
     enabled: bool
@@ -194,6 +203,11 @@ class MLBackend:
     env: tuple[tuple[str, str], ...]
     replicas: int
     gpu: int
+
+    @property
+    def url(self) -> str:
+        """Where Label Studio reaches the stack's own ML backend (Docker network alias or Service)."""
+        return f"http://{ML_BACKEND_SERVICE}:{self.port}"
 
 
 @dataclass(frozen=True)
@@ -274,6 +288,7 @@ class Settings:
     seed_users: tuple[SeedUser, ...]
     seed_health_timeout: int
     seed_protect_projects: bool
+    seed_ml_backend_wait: int  # seconds an ML backend link waits for Label Studio to reach its backend
     # day-2 operations
     admin_api_token: Secret | None  # None: the generated bootstrap token
     monitoring: Monitoring

@@ -1,16 +1,19 @@
 """Benchmark the seed providers against one real Label Studio (prints figures; no pass/fail).
 
-    .venv/bin/python scripts/bench_seed.py [--n 100] [--url URL --token TOKEN]
+    .venv/bin/python scripts/bench_seed.py [--n 100] [--url URL --token TOKEN [--ml-url ML_URL]]
 
-Without --url it starts PostgreSQL and Label Studio 1.23.2 as the tests do (loopback only).
+Without --url it starts PostgreSQL, Label Studio 1.23.2 (SSRF protection on, only the test ML
+backend's address allowed) and the test ML backend (tests/ml_backend/) as the tests do (loopback only).
 Figures:
 - N project creates through the Project provider versus a bare label-studio-sdk loop doing the
   same creates, interleaved in rounds so both see the same server state (target: <= 1.1x);
 - HTTP calls per provider operation, counted from the provider's own JSON log lines: create,
   no-op diff (target 0), refresh read (target <= 1 GET per resource), update, delete; and the
   same for a User with a password (invite signup), an import and an export Storage (S3 calls
-  included: a moto server on tests' SSRF_TARGET, the one address that Label Studio may call) and
-  a Webhook. Storage and webhook figures need the Label Studio this script starts.
+  included: a moto server on tests' SSRF_TARGET, one of the addresses Label Studio may call), a
+  Webhook, and an ML backend link (whose writes make Label Studio call the backend's /health and
+  /setup: those are the backend's calls, not ours). Storage, webhook and link figures need the
+  Label Studio this script starts (or --ml-url for the link).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from label_studio_sdk import LabelStudio
 
 from components import ssrf
+from components.providers.ml_backend_link import MLBackendLinkProvider
 from components.providers.project import ProjectProvider
 from components.providers.storage import StorageProvider
 from components.providers.user import UserProvider
@@ -50,7 +54,8 @@ def calls_of(action: Callable[[], Any]) -> tuple[Any, list[str]]:
     return result, [f"{r['method']} {r['path']}" for r in records if r.get("event") == "call"]
 
 
-def start_label_studio() -> tuple[str, str, Callable[[], None], Any]:
+def start_label_studio() -> tuple[str, str, str, Callable[[], None], Any]:
+    from tests.ml_backend_service import ML_BACKEND_HOST, ml_backend
     from tests.realservices import SSRF_TARGET, start_moto, start_postgres
     from tests.realservices import start_label_studio as start
 
@@ -65,16 +70,20 @@ def start_label_studio() -> tuple[str, str, Callable[[], None], Any]:
         "LABEL_STUDIO_ENABLE_LEGACY_API_TOKEN": "true",  # nosec B105 - a boolean flag, not a password
         "SKIP_DB_MIGRATIONS": "true",
         "SENTRY_DSN": "", "FRONTEND_SENTRY_DSN": "", "LATEST_VERSION_CHECK": "false", "COLLECT_ANALYTICS": "false",
-        # SSRF protection on, as the stack runs it, with exactly the moto server's address allowed
+        # SSRF protection on, as the stack runs it, with exactly the moto server's and the ML
+        # backend's addresses allowed
         "USE_DEFAULT_BANNED_SUBNETS": "false", "USER_ADDITIONAL_BANNED_SUBNETS": ",".join(
-            ssrf.banned_subnets([SSRF_TARGET])),
+            ssrf.banned_subnets([SSRF_TARGET, ML_BACKEND_HOST])),
     })
+    backend = ml_backend(ls.url, token)
+    backend.start()
 
     def stop() -> None:
+        backend.remove()
         ls.stop()
         s3.stop()
         postgres.stop()
-    return ls.url, token, stop, s3
+    return ls.url, token, backend.url, stop, s3
 
 
 def bench_creates(url: str, token: str, n: int, rounds: int = 10) -> None:
@@ -178,25 +187,55 @@ def _operation_calls(name: str, provider: Any, props: dict[str, Any], news: dict
     print(f"  {name + ' delete':19}: {len(calls)}  {calls}")
 
 
+def bench_ml_link_calls(url: str, token: str, ml_url: str) -> None:
+    project, link = ProjectProvider(), MLBackendLinkProvider()
+    with contextlib.redirect_stderr(io.StringIO()):
+        made = project.create({"api_url": url, "api_token": token, "title": "Bench ML link", "label_config": CONFIG,
+                               "health_timeout_seconds": 60})
+    props = {"api_url": url, "api_token": token, "project_id": int(made.id), "url": ml_url, "title": "Bench model",
+             "description": "", "is_interactive": False, "basic_auth_user": "",
+             "basic_auth_pass": "",  # nosec B105 - no basic auth: the empty password means none
+             "health_timeout_seconds": 60, "backend_wait_seconds": 60}
+    started = time.perf_counter()
+    created, calls = calls_of(lambda: link.create(props))
+    print(f"  ML link create   : {len(calls)}  {calls}  ({1000 * (time.perf_counter() - started):.0f} ms: "
+          "Label Studio checks the backend's /health and /setup first)")
+    state = created.outs
+    diff, calls = calls_of(lambda: link.diff(created.id, state, props))
+    print(f"  ML link no-op diff: {len(calls)}  changes={diff.changes}  (target 0)")
+    _, calls = calls_of(lambda: link.read(created.id, state))
+    print(f"  ML link read     : {len(calls)}  {calls}  (target <= 1 GET)")
+    news = {**props, "title": "Bench model v2"}
+    _, calls = calls_of(lambda: link.update(created.id, state, news))
+    print(f"  ML link update   : {len(calls)}  {calls}")
+    _, calls = calls_of(lambda: link.delete(created.id, {**state, **news}))
+    print(f"  ML link delete (and its webhook): {len(calls)}  {calls}")
+    with contextlib.redirect_stderr(io.StringIO()):
+        project.delete(made.id, {"api_url": url, "api_token": token})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=100, help="project creates per client (default 100)")
     parser.add_argument("--url", help="an existing Label Studio (else one is started on loopback)")
     parser.add_argument("--token", help="its legacy API token (with --url)")
+    parser.add_argument("--ml-url", help="an ML backend that Label Studio at --url may link (else no link figures)")
     args = parser.parse_args()
     stop: Callable[[], None] = lambda: None  # noqa: E731
     s3 = None
     if args.url:
-        url, token = args.url, args.token
+        url, token, ml_url = args.url, args.token, args.ml_url
     else:
-        print("starting PostgreSQL, a moto S3 server and Label Studio ...", flush=True)
-        url, token, stop, s3 = start_label_studio()
+        print("starting PostgreSQL, a moto S3 server, Label Studio and the test ML backend ...", flush=True)
+        url, token, ml_url, stop, s3 = start_label_studio()
     try:
         bench_calls(url, token)
         if s3 is not None:
             bench_link_calls(url, token, s3)
         else:
             print("  storage and webhook figures skipped: they need the Label Studio this script starts")
+        if ml_url:
+            bench_ml_link_calls(url, token, ml_url)
         bench_creates(url, token, args.n)
     finally:
         stop()

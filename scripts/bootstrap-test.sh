@@ -6,6 +6,8 @@
 #                            (its protobuf clashes with pulumi's)
 #   - .venvs/checkov       : checkov (requirements-checkov.txt), in its own venv (its pins clash with ours)
 #   - .venvs/awscli        : the AWS CLI (requirements-awscli.txt) the backup tests run, in its own venv
+#   - .venvs/ml-backend    : the test ML backend (tests/ml_backend/requirements.txt: label-studio-ml and
+#                            the redis/rq it imports without declaring), in its own venv (Flask 1.1 pins)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -116,4 +118,14 @@ if pins_installed .venvs/awscli/bin/python requirements-awscli.txt; then
 else
     say "installing requirements-awscli.txt into .venvs/awscli"
     quietly .venvs/awscli/bin/python -m pip install -q --disable-pip-version-check -r requirements-awscli.txt
+fi
+
+# --- ML backend venv (the real ML backend the seed tests link Label Studio to) ---------------------
+ml_requirements=tests/ml_backend/requirements.txt
+[[ -x .venvs/ml-backend/bin/python ]] || { mkdir -p .venvs && quietly python3 -m venv .venvs/ml-backend; }
+if pins_installed .venvs/ml-backend/bin/python "$ml_requirements"; then
+    say "ML backend up to date"
+else
+    say "installing $ml_requirements into .venvs/ml-backend"
+    quietly .venvs/ml-backend/bin/python -m pip install -q --disable-pip-version-check -r "$ml_requirements"
 fi

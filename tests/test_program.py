@@ -133,9 +133,13 @@ def test_seed_storages_and_webhooks_follow_their_project_on_the_media_bucket() -
 
 
 def test_prod_protects_seeded_projects_and_dev_does_not() -> None:
-    assert [r.protect for r in plan("prod").resources if r.name.startswith("project-")] == [True]
-    assert [r.protect for r in plan("dev").resources if r.name.startswith("project-")] == [False, False]
-    assert not any(r.protect for r in plan("prod").resources if not r.name.startswith("project-"))
+    def project(r: Resource) -> bool:
+        return bool(r.type.endswith("labelstudio:Project"))
+
+    assert [r.protect for r in plan("prod").resources if project(r)] == [True, True]
+    assert [r.protect for r in plan("dev").resources if project(r)] == [False, False]
+    # everything else (an ML backend link too: deleting one loses no labeled work) stays deletable
+    assert not any(r.protect for r in plan("prod").resources if not project(r))
 
 
 def test_only_nginx_and_minio_publish_ports_and_only_on_loopback() -> None:

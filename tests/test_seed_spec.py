@@ -35,13 +35,13 @@ def test_the_new_project_fields_reach_the_settings(tmp_path: Path) -> None:
     base = repo(tmp_path, {"p/a.yaml": "title: Good title\nlabelConfigFile: ../cfg/ok.xml\ninstructions: Read me\n"
                                        "color: '#A1B2C3'\nallowDeleteWithAnnotations: true\n"
                                        "storages:\n  - {kind: import, prefix: /in/}\nwebhooks: []\n"
-                                       "mlBackends: [{url: 'http://ml:9090'}]\n"})
+                                       "mlBackends: [{title: Detector, url: 'http://ml:9090'}]\n"})
     s = parse({"seedProjects": ["p/a.yaml"]}, stack="dev", base_dir=base)
     project = s.seed_projects[0]
     assert (project.instructions, project.color, project.allow_delete_with_annotations) == ("Read me", "#A1B2C3", True)
     assert project.storages == (SeedStorage(name="import", kind="import", prefix="in", title="import"),)
     assert project.webhooks == ()
-    assert project.extensions == (("mlBackends", ({"url": "http://ml:9090"},)),)  # kept raw for its provider
+    assert [(link.title, link.url) for link in project.ml_backends] == [("Detector", "http://ml:9090")]
 
 
 @pytest.mark.parametrize(("text", "fragment"), [
