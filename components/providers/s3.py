@@ -6,8 +6,6 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from components.providers.logs import OperationLog, safe_url
@@ -18,6 +16,10 @@ def s3_client(log: OperationLog, *, endpoint: str | None, region: str | None,
               session_token: str | None = None) -> Any:
     """A client for `endpoint` ("" or None: AWS); no keys = the ambient credentials of where
     `pulumi up` runs."""
+    # Imported here: boto3 costs a fifth of a second, and the program only declares these resources.
+    import boto3
+    from botocore.config import Config
+
     session = boto3.session.Session(aws_access_key_id=access_key_id or None,
                                     aws_secret_access_key=secret_access_key or None,
                                     aws_session_token=session_token or None, region_name=region or None)
