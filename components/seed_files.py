@@ -21,7 +21,7 @@ class TooDeepError(Exception):
     """Raised by the loader when a document nests deeper than MAX_YAML_DEPTH."""
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
+class UniqueKeyLoader(yaml.SafeLoader):
     """The safe loader, refusing a key given twice in one mapping (PyYAML keeps the last one silently)."""
 
     _depth = 0
@@ -75,7 +75,7 @@ def read_file(root: Path, base: Path, path: str, hint: str) -> tuple[Path, str, 
 def parse_yaml(text: str, fail: Fail) -> Any:
     """The document, or UNREADABLE with the problem recorded (one line, no quoted source)."""
     try:
-        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

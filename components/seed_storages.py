@@ -178,6 +178,8 @@ class MediaDefaults:
     region: str
     endpoint: str  # "" = AWS; minio: filled in by the stack (components/media.py)
     folder: str  # Label Studio's own uploads
+    backup_bucket: str = ""  # where the database dumps go, expired by a lifecycle rule ("" = no backups)
+    backup_prefix: str = ""
 
 
 def stack_problems(projects: Iterable[tuple[str, tuple[SeedStorage, ...]]], media: MediaDefaults,
@@ -196,6 +198,7 @@ def stack_problems(projects: Iterable[tuple[str, tuple[SeedStorage, ...]]], medi
                      "fix: leave credentials out (the stack's MinIO keys) or name a secret")
             if _on_media_bucket(s, media):
                 _media_folder_problem(where, s, media.folder or UPLOAD_DIR, fail)
+            _backup_problem(where, s, media, fail)
             located.append((where, s))
     _imports_reading_exports(located, media, fail)
 
@@ -211,6 +214,17 @@ def _media_folder_problem(where: str, s: SeedStorage, folder: str, fail: Callabl
     elif nested(s.prefix, folder):
         fail(f"{where}: prefix {s.prefix!r} overlaps Label Studio's upload folder {folder!r} (mediaFolder); "
              f"fix: a prefix apart from it, e.g. {s.kind}s/{s.name}")
+
+
+def _backup_problem(where: str, s: SeedStorage, media: MediaDefaults, fail: Callable[[str], None]) -> None:
+    """The backup retention rule expires every object under backupPrefix: a storage there would lose
+    its exports (and an import would turn dumps into tasks)."""
+    same_bucket = not s.endpoint and (s.bucket or media.bucket) == media.backup_bucket
+    already_told = _on_media_bucket(s, media) and not s.prefix  # "has no prefix" is reported above
+    if media.backup_prefix and same_bucket and not already_told and nested(s.prefix, media.backup_prefix):
+        fail(f"{where}: prefix {s.prefix!r} overlaps backupPrefix {media.backup_prefix!r} in the same bucket: the "
+             f"backup retention rule would expire its objects; fix: a prefix outside {media.backup_prefix!r}, "
+             "or another backupPrefix")
 
 
 def nested(a: str, b: str) -> bool:

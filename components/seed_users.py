@@ -10,11 +10,14 @@ entries are not written inline in the stack file). An entry:
     lastName: Lind                 # optional
     passwordSecret: anna           # optional: the name of her password in labelstudio:seedUserPasswords
     generatePassword: true         # or: a random password, in the secret stack output seedUserPasswords
+    name: anna                     # optional: her Pulumi resource is user-<name>, else user-<email's local part>
 
 Passwords never sit in a repo file or in plain config: `labelstudio:seedUserPasswords` is one
 secret config value, a JSON object mapping names to passwords, set with
 `pulumi config set --secret labelstudio:seedUserPasswords '{"anna": "<password>", ...}'`.
-Each user's Pulumi resource is `user-<slug of the username, else of the email's local part>`.
+Each user's Pulumi resource is `user-<slug of name, else of the email's local part>`: never of the
+username, which updates in place. A new resource name is a new resource: Pulumi would create the
+new one (adopting her by email) and then delete the old one, which removes her from the organization.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")  # Django refuses one-lette
 PASSWORD_LENGTH = (8, 128)  # Label Studio's AUTH_PASSWORD_MIN_LENGTH / MAX_LENGTH
 NAME_LENGTH = 256
 _FIELDS = {"email": "email", "username": "username", "firstName": "first_name", "lastName": "last_name"}
-_KEYS = {*_FIELDS, "passwordSecret", "generatePassword"}
+_KEYS = {*_FIELDS, "passwordSecret", "generatePassword", "name"}
 PASSWORDS_KEY = "seedUserPasswords"
 
 
@@ -46,10 +49,11 @@ class SeedUser:
     last_name: str | None
     password: Secret | None
     generate_password: bool = False
+    name: str | None = None  # names her Pulumi resource; else the email's local part
 
     @property
     def slug(self) -> str:
-        return user_slug(self.username or self.email.split("@")[0])
+        return user_slug(self.name or self.email.split("@")[0])
 
 
 def user_slug(name: str) -> str:
@@ -110,8 +114,14 @@ def _add(users: list[SeedUser], where: str, entry: Any, passwords: Mapping[str, 
             bad(f"{key} {show(value)} must be text of at most {NAME_LENGTH} characters; fix: quote it or shorten it")
             value = None
         values[key] = value
-    if values["username"] is not None and not user_slug(values["username"]):
-        bad(f"username {show(values['username'])} has no letter or digit to name its Pulumi resource; fix: add one")
+    name = entry.get("name")
+    if name is not None and (not isinstance(name, str) or not user_slug(name) or len(name) > 60):
+        bad(f"name {show(name)} must be text of at most 60 characters with a letter or digit (it names her Pulumi "
+            "resource); fix: e.g. name: anna")
+        name = None
+    elif name is None and email and not user_slug(email.split("@")[0]):
+        bad(f"email {show(email)} has no letter or digit before the @ to name her Pulumi resource; "
+            "fix: give her a name, e.g. name: anna")
     password = _password(entry.get("passwordSecret"), passwords, bad)
     generate = entry.get("generatePassword", False)
     if not isinstance(generate, bool):
@@ -120,7 +130,7 @@ def _add(users: list[SeedUser], where: str, entry: Any, passwords: Mapping[str, 
         bad("has both passwordSecret and generatePassword; fix: keep one of them")
     if email:
         users.append(SeedUser(where, email.strip(), values["username"], values["firstName"], values["lastName"],
-                              password, generate is True))
+                              password, generate is True, name))
 
 
 def _password(name: Any, passwords: Mapping[str, Any] | None, bad: Callable[[str], None]) -> Secret | None:
@@ -153,4 +163,4 @@ def _check_unique(users: list[SeedUser], fail: Callable[[str], None]) -> None:
         other = slugs.setdefault(user.slug, (user.source, email))
         if other[1] != email:
             fail(f"{user.source}: names its Pulumi resource user-{user.slug}, as {other[0]} does; "
-                 "fix: give one of them another username")
+                 "fix: give one of them a `name:` of its own (keep it once deployed)")

@@ -489,8 +489,9 @@ def _seed_links(r: _Reader, s: Settings) -> Settings:
     credentials = seed_storages.load_credentials(r.secret(seed_storages.CREDENTIALS_KEY),
                                                  fail(seed_storages.CREDENTIALS_KEY))
     headers = seed_webhooks.load_headers(r.secret(seed_webhooks.HEADERS_KEY), fail(seed_webhooks.HEADERS_KEY))
+    backup = (s.backup.bucket, s.backup.prefix) if s.backup.enabled else ("", "")
     media = seed_storages.MediaDefaults(s.media.mode, s.media.bucket, s.media.region, s.media.endpoint,
-                                        s.media.folder)
+                                        s.media.folder, *backup)
     seed_storages.stack_problems(((p.source, p.storages) for p in s.seed_projects), media, credentials,
                                  fail("seedProjects"))
     seed_webhooks.stack_problems(((p.source, p.webhooks) for p in s.seed_projects), headers, fail("seedProjects"))

@@ -57,7 +57,7 @@ def test_dev_plan_holds_the_whole_docker_stack() -> None:
             "minio-access-key", "minio-secret-key", "minio-kms-key"} <= randoms
     dynamic = [r for r in p.resources if r.type.startswith(DYNAMIC_PREFIX)]
     assert {r.name for r in dynamic} == {"media-bucket", "backup-retention", "project-product-photos",
-                                         "project-support-tickets", "user-labeling-lead", "user-annotator-one",
+                                         "project-support-tickets", "user-lead", "user-annotator-one",
                                          "user-reviewer", "storage-product-photos-import",
                                          "storage-product-photos-export", "storage-support-tickets-import",
                                          "storage-support-tickets-export", "webhook-support-tickets-ticket-events"}
@@ -90,7 +90,7 @@ def test_seed_projects_and_users_wait_for_the_web_tier() -> None:
     nginx = p.named("nginx", CONTAINER)  # depending on the WebTier component means on its children
     seed = p.named("seed")
     assert seed.type == "labelstudio:index:Seed" and seed.parent == p.named("label-studio").urn
-    for name in ("project-product-photos", "project-support-tickets", "user-labeling-lead", "user-reviewer"):
+    for name in ("project-product-photos", "project-support-tickets", "user-lead", "user-reviewer"):
         assert nginx.urn in p.named(name).dependencies, name
         assert p.named(name).parent == seed.urn
 
@@ -100,9 +100,9 @@ def test_seed_inputs_from_the_dev_stack_files() -> None:
     photos = p.named("project-product-photos").inputs()
     assert photos["allow_delete_with_annotations"] is False and photos["health_timeout_seconds"] == 300
     assert photos["instructions"].startswith("<p>") and photos["color"] == "#4E79A7"
-    lead = p.named("user-labeling-lead").inputs()
+    lead = p.named("user-lead").inputs()
     assert (lead["email"], lead["username"], lead["first_name"]) == ("lead@example.com", "labeling-lead", "Lena")
-    assert "user-labeling-lead-password" in {r.name for r in p.resources if r.type.startswith("random:")}
+    assert "user-lead-password" in {r.name for r in p.resources if r.type.startswith("random:")}
     assert p.named("user-reviewer").inputs().get("password") is None  # no password: cannot log in until reset
 
 

@@ -65,6 +65,16 @@ TEAM = """users:
 """
 
 
+@pytest.mark.parametrize("entry", ["{email: anna@example.com}", "{email: anna@example.com, username: anna}",
+                                   "{email: anna@example.com, username: Anna L., firstName: Anna}",
+                                   "{email: a.l@example.com, name: anna, username: al}"])
+def test_a_user_resource_is_named_by_name_or_email_never_by_username(tmp_path: Path, entry: str) -> None:
+    """A new resource name would make Pulumi delete the old resource: remove her from the organization."""
+    base = repo(tmp_path, {"u/t.yaml": f"users:\n  - {entry}\n"})
+    (user,) = parse({"seedUsers": ["u/t.yaml"]}, stack="dev", base_dir=base).seed_users
+    assert user.slug == "anna"
+
+
 def test_users_with_passwords_from_secret_config(tmp_path: Path) -> None:
     base = repo(tmp_path, {"u/team.yaml": TEAM})
     raw = {"seedUsers": ["u/team.yaml"], "seedUserPasswords": json.dumps({"anna": PASSWORD})}
@@ -91,8 +101,15 @@ def test_users_with_passwords_from_secret_config(tmp_path: Path) -> None:
     ("users:\n  - {email: a@example.com, generatePassword: 'yes'}\n", None, "generatePassword 'yes' must be true or false"),
     ("users:\n  - {email: a@example.com}\n  - {email: A@Example.com}\n", None,
      "u/t.yaml users[1]: email 'A@Example.com' is also given by u/t.yaml users[0]"),
-    ("users:\n  - {email: a@example.com, username: sam}\n  - {email: sam@example.com}\n", None,
+    ("users:\n  - {email: sam@example.com}\n  - {email: sam@example.org}\n", None,
+     "u/t.yaml users[1]: names its Pulumi resource user-sam, as u/t.yaml users[0] does; fix: give one of them a "
+     "`name:` of its own"),
+    ("users:\n  - {email: a@example.com, name: sam}\n  - {email: sam@example.com}\n", None,
      "u/t.yaml users[1]: names its Pulumi resource user-sam, as u/t.yaml users[0] does"),
+    ("users:\n  - {email: a@example.com, name: '--'}\n", None, "name '--' must be text of at most 60 characters"),
+    ("users:\n  - {email: a@example.com, name: [a]}\n", None, "name a list must be text"),
+    ("users:\n  - {email: _@example.com}\n", None,
+     "email '_@example.com' has no letter or digit before the @ to name her Pulumi resource; fix: give her a name"),
     ("users:\n  - {email: a@example.com, firstName: 12}\n", None, "firstName 12 must be text of at most 256"),
     ("- {email: a@example.com}\n", None, "u/t.yaml: must hold `users:` and a list of entries only"),
 ])
@@ -226,6 +243,9 @@ STORAGE_CASES = [
      "storage import: has no prefix, but the media bucket also holds Label Studio's uploads"),
     ("storages:\n  - {kind: export, prefix: media/exports}\n",
      "storage export: prefix 'media/exports' overlaps Label Studio's upload folder 'media' (mediaFolder)"),
+    ("storages:\n  - {kind: export, prefix: backups/postgres/exports}\n",
+     "storage export: prefix 'backups/postgres/exports' overlaps backupPrefix 'backups/postgres' in the same bucket: "
+     "the backup retention rule would expire its objects"),
     ("storages:\n  - {kind: import, prefix: data}\n  - {kind: export, prefix: data/}\n",
      "storage import: imports from where p/a.yaml: storage export exports annotations"),
     ("storages:\n  - {kind: import, prefix: data, recursive: true}\n  - {kind: export, prefix: data/out}\n",
@@ -304,6 +324,18 @@ def test_storage_credentials_and_webhook_headers_come_only_from_secret_json(
     (tmp_path / "plain").mkdir()
     plain = link_problems(tmp_path / "plain", "", {key: value}, secret=frozenset())
     assert any(p.startswith(f"labelstudio:{key}: is set in plain text; fix:") for p in plain), plain
+
+
+@pytest.mark.parametrize(("config", "refused"), [
+    ({"backupPrefix": "exports"}, True),  # the dev project files export under exports/<project>
+    ({"backupPrefix": "exports", "backupBucket": "dumps-bucket"}, False),  # dumps in a bucket of their own
+    ({"backupPrefix": "exports", "backupEnabled": False}, False),  # no retention rule, nothing expires
+])
+def test_a_storage_under_the_backup_prefix_is_refused(tmp_path: Path, config: dict[str, object], refused: bool) -> None:
+    found = link_problems(tmp_path, "storages:\n  - {kind: export, prefix: exports/photos}\n", config)
+    overlap = [p for p in found if "overlaps backupPrefix 'exports'" in p]
+    assert bool(overlap) is refused, found
+    assert all("fix: a prefix outside 'exports', or another backupPrefix" in p for p in overlap), overlap
 
 
 def test_valid_storage_edges_are_accepted(tmp_path: Path) -> None:

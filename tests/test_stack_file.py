@@ -35,6 +35,9 @@ def test_lists_become_json_and_secure_values_placeholders(tmp_path: Path) -> Non
 
 @pytest.mark.parametrize(("text", "fragment"), [
     ("config:\n  labelstudio:platform: [docker\n", "not valid YAML at line 3"),
+    ("config:\n  labelstudio:httpPort: 8080\n  labelstudio:httpPort: 9090\n",
+     "not valid YAML at line 3, column 3: the key 'labelstudio:httpPort' appears twice; fix: correct it there"),
+    ("config:\n  labelstudio:x: 1\nconfig:\n  labelstudio:y: 2\n", "the key 'config' appears twice"),
     ("labelstudio:platform: kubernetes\n", "unknown top-level key 'labelstudio:platform'; fix: stack settings go under `config:`"),
     ("config:\n  platform: kubernetes\n", "config key 'platform' has no namespace; fix: write labelstudio:platform"),
     ("- config\n", "must be a mapping with a `config:` key"),

@@ -217,7 +217,7 @@ def _run(stack: str, config: dict[str, Any], secret_keys: list[str], mocks: Plan
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) not in (1, 3) or (len(argv) == 3 and argv[1] != "--file"):
+    if len(argv) not in (1, 3) or (len(argv) == 3 and argv[1] != "--file") or argv[0].startswith("-"):
         print("usage: python -m tools.plan <stack> [--file Pulumi.<stack>.yaml]", file=sys.stderr)
         return 2
     stack = argv[0]

@@ -3,7 +3,8 @@
 - YAML 1.2 booleans: only true/false (Pulumi's Go parser reads `yes`/`on` as strings).
 - Values reach the program as the engine passes them: strings, JSON text for lists/maps.
 - `secure:` values need no passphrase: they become placeholder secrets.
-- Mistakes the CLI would refuse (no `config:` map, keys without a namespace, YAML syntax)
+- Mistakes the CLI would refuse (no `config:` map, keys without a namespace, YAML syntax, a key
+  given twice)
   are reported here with the file and the fix, never as a traceback.
 """
 
@@ -16,6 +17,8 @@ from typing import Any
 
 import yaml
 
+from components.seed_files import UniqueKeyLoader
+
 PLACEHOLDER = "plan-placeholder-secret"  # stands in for `secure:` values
 TOP_LEVEL = {"config", "secretsprovider", "encryptedkey", "encryptionsalt", "environment"}
 
@@ -24,8 +27,9 @@ class StackFileError(ValueError):
     pass
 
 
-class _Yaml12Loader(yaml.SafeLoader):
-    """SafeLoader with YAML 1.2 booleans."""
+class _Yaml12Loader(UniqueKeyLoader):
+    """The safe loader with YAML 1.2 booleans, refusing a key given twice (YAML requires unique keys;
+    PyYAML would silently keep the last one)."""
 
 
 _Yaml12Loader.yaml_implicit_resolvers = {
@@ -44,7 +48,8 @@ def read(path: Path) -> tuple[dict[str, str], list[str]]:
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise StackFileError(f"{path.name}: not valid YAML{where}: {getattr(err, 'problem', err)}") from None
+        raise StackFileError(f"{path.name}: not valid YAML{where}: {getattr(err, 'problem', err)}; "
+                             "fix: correct it there (a key given twice: keep one)") from None
     if not isinstance(doc, dict):
         raise StackFileError(f"{path.name}: must be a mapping with a `config:` key")
     problems = [f"{path.name}: unknown top-level key {key!r}; fix: stack settings go under `config:`"

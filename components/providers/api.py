@@ -24,7 +24,7 @@ import binascii
 import email.utils
 import json
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any
@@ -230,6 +230,24 @@ class LabelStudioApi:
             raise LabelStudioError(f"Label Studio refused the personal access token "
                                    f"(HTTP {response.status_code}); {PAT_HINT}")
         return access
+
+    def read_object(self, path: str, what: str, id_field: str, pk: int,
+                    refused: Callable[[str, requests.Response], Exception] | None = None) -> dict[str, Any] | None:
+        """GET one object: its JSON, or None when Label Studio no longer has it (logged as `gone`).
+        Any other answer than 200 raises `refused(action, response)` (default: `refusal`)."""
+        response = self.request("GET", path)
+        if response.status_code == 404:
+            self.log.event("gone", **{id_field: pk})
+            return None
+        if response.status_code != 200:
+            raise (refused or self.refusal)(f"read {what} {pk}", response)
+        found: dict[str, Any] = response.json()
+        return found
+
+    def report_drift(self, id_field: str, pk: int, fields: Sequence[str]) -> None:
+        """Log which managed fields differ in Label Studio from the state (refresh shows them)."""
+        if fields:
+            self.log.event("drift", **{id_field: pk}, fields=",".join(fields))
 
     # --- health ---------------------------------------------------------------------------------
 

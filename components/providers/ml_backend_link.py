@@ -212,16 +212,13 @@ class MLBackendLinkProvider(ResourceProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         with _api(props, "read") as api:
-            response = api.request("GET", f"/api/ml/{int(id_)}")
-            if response.status_code == 404:
-                api.log.event("gone", link_id=int(id_))
+            found = api.read_object(f"/api/ml/{int(id_)}", "ML backend link", "link_id", int(id_),
+                                    lambda action, response: _refused(api, action, response, props))
+            if found is None:
                 return ReadResult("", {})  # an empty id tells the engine the link no longer exists
-            if response.status_code != 200:
-                raise _refused(api, f"read ML backend link {int(id_)}", response, props)
-            live = live_outputs(props, response.json())
-            drift = [k for k in ("project_id", *API_INPUTS) if not same(k, props.get(k), live.get(k))]
-            if drift:
-                api.log.event("drift", link_id=int(id_), fields=",".join(drift))
+            live = live_outputs(props, found)
+            api.report_drift("link_id", int(id_),
+                             [k for k in ("project_id", *API_INPUTS) if not same(k, props.get(k), live.get(k))])
             return ReadResult(id_, live)
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:

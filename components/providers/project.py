@@ -87,16 +87,11 @@ class ProjectProvider(ResourceProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         with _api(props, "read") as api:
-            response = api.request("GET", f"/api/projects/{int(id_)}/")
-            if response.status_code == 404:
-                api.log.event("gone", project_id=int(id_))
+            found = api.read_object(f"/api/projects/{int(id_)}/", "project", "project_id", int(id_))
+            if found is None:
                 return ReadResult("", {})  # an empty id tells the engine the project no longer exists
-            if response.status_code != 200:
-                raise api.refusal(f"read project {int(id_)}", response)
-            live = live_outputs(props, response.json())
-            drift = [k for k in API_INPUTS if not same(k, props.get(k), live.get(k))]
-            if drift:
-                api.log.event("drift", project_id=int(id_), fields=",".join(drift))
+            live = live_outputs(props, found)
+            api.report_drift("project_id", int(id_), [k for k in API_INPUTS if not same(k, props.get(k), live.get(k))])
             return ReadResult(id_, live)
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:

@@ -120,16 +120,11 @@ class StorageProvider(ResourceProvider):
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         pk = int(id_)
         with _api(props, "read") as api:
-            response = api.request("GET", detail(str(props["kind"]), pk))
-            if response.status_code == 404:
-                api.log.event("gone", storage_id=pk)
+            found = api.read_object(detail(str(props["kind"]), pk), "storage", "storage_id", pk)
+            if found is None:
                 return ReadResult("", {})  # an empty id tells the engine the storage no longer exists
-            if response.status_code != 200:
-                raise api.refusal(f"read storage {pk}", response)
-            live = inputs.live_outputs(props, response.json())
-            changed = inputs.drift(props, live)
-            if changed:
-                api.log.event("drift", storage_id=pk, fields=",".join(changed))
+            live = inputs.live_outputs(props, found)
+            api.report_drift("storage_id", pk, inputs.drift(props, live))
         return ReadResult(id_, live)
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:

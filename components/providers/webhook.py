@@ -80,16 +80,11 @@ class WebhookProvider(ResourceProvider):
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         pk = int(id_)
         with _api(props, "read") as api:
-            response = api.request("GET", _detail(pk))
-            if response.status_code == 404:
-                api.log.event("gone", webhook_id=pk)
+            found = api.read_object(_detail(pk), "webhook", "webhook_id", pk)
+            if found is None:
                 return ReadResult("", {})  # an empty id tells the engine the webhook no longer exists
-            if response.status_code != 200:
-                raise api.refusal(f"read webhook {pk}", response)
-            live = inputs.live_outputs(props, response.json())
-            changed = inputs.drift(props, live)
-            if changed:
-                api.log.event("drift", webhook_id=pk, fields=",".join(changed))
+            live = inputs.live_outputs(props, found)
+            api.report_drift("webhook_id", pk, inputs.drift(props, live))
         return ReadResult(id_, live)
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
