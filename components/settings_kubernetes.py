@@ -25,6 +25,8 @@ KUBERNETES_ONLY = (
     "monitoringEnabled", "monitoringLabels", "monitoringNamespace", "postgresExporterImage",
     "backupSchedule", "backupImage", "backupAwsCliImage",
 )
+# Keys that mean something on Docker only: refused on Kubernetes rather than ignored.
+DOCKER_ONLY = ("httpPort", "dockerSubnet")
 CPU = re.compile(r"[1-9][0-9]{0,5}m|[0-9]{1,3}(\.[0-9]{1,3})?")
 MEMORY = re.compile(r"[1-9][0-9]{0,5}(Mi|Gi)")
 STORAGE = re.compile(r"[1-9][0-9]{0,5}(Mi|Gi|Ti)")
@@ -152,6 +154,10 @@ def cross_checks(r: _Reader, platform: str, k8s: Kubernetes, public_url: str, me
                 r.fail(key, "is only used with platform: kubernetes (Docker ignores it); "
                        "fix: remove it or set platform: kubernetes")
         return
+    for key in DOCKER_ONLY:
+        if key in r.raw:
+            r.fail(key, "is only used with platform: docker (Kubernetes ignores it: the Ingress serves publicUrl); "
+                   "fix: remove it or set platform: docker")
     https = public_url.startswith("https://")
     if https and not k8s.tls_secret:
         r.fail("ingressTlsSecret", "publicUrl is https, so the ingress needs a TLS Secret; fix: name the Secret "

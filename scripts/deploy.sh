@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 die() { echo "error: $*" >&2; exit 1; }
-need() { command -v "$1" >/dev/null || die "$1 not found: $2"; }
+missing=()  # every missing prerequisite, reported together
+need() { command -v "$1" >/dev/null || missing+=("$1 not found: $2"); }
 
 stack="${1:-}"
 [[ -n "$stack" ]] || die "usage: scripts/deploy.sh <stack> [up|preview] [pulumi flags]"
@@ -17,6 +18,7 @@ if [[ "${1:-}" == up || "${1:-}" == preview ]]; then action=$1; shift; fi
 
 need pulumi "install the Pulumi CLI (https://www.pulumi.com/docs/install/)"
 need python3 "install Python 3.11 with venv"
+command -v python3 >/dev/null || die "${missing[@]}"
 make --no-print-directory venv
 
 # platform, kubeconfig and context, as the settings read them (one per line)
@@ -31,15 +33,22 @@ PY
 )
 if [[ "$platform" == docker ]]; then
   need docker "the $stack stack runs on Docker: install Docker Engine and start it"
-  docker info >/dev/null 2>&1 || die "Docker is installed but not running (docker info failed)"
+  if command -v docker >/dev/null && ! docker info >/dev/null 2>&1; then
+    missing+=("Docker is installed but not running (docker info failed): start Docker Engine")
+  fi
 elif command -v kubectl >/dev/null; then
   kubectl_args=()
   [[ -n "$kubeconfig" ]] && kubectl_args+=(--kubeconfig "$kubeconfig")
   [[ -n "$kube_context" ]] && kubectl_args+=(--context "$kube_context")
   kubectl "${kubectl_args[@]}" cluster-info >/dev/null 2>&1 ||
-    die "no reachable cluster for labelstudio:kubeconfig/kubeContext (kubectl cluster-info failed)"
+    missing+=("no reachable cluster for context '${kube_context:-(current)}' of kubeconfig '${kubeconfig:-(default)}' (labelstudio:kubeContext/kubeconfig; kubectl cluster-info failed)")
 else
   echo "note: the $stack stack deploys with your current kubeconfig context (kubectl not found to check it)" >&2
+fi
+
+if ((${#missing[@]})); then
+  printf 'error: %s\n' "${missing[@]}" >&2
+  exit 1
 fi
 
 # Use the backend you are logged in to; otherwise keep state on this machine.

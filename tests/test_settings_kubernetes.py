@@ -17,6 +17,8 @@ K8S = {"platform": "kubernetes", "mediaMode": "s3", "mediaCredentials": "iam", "
 BAD: list[tuple[dict[str, Any], str]] = [
     ({"webReplicas": "2"}, "labelstudio:webReplicas: is only used with platform: kubernetes (Docker ignores it); fix:"),
     ({"storageClass": "fast"}, "labelstudio:storageClass: is only used with platform: kubernetes"),
+    ({**K8S, "httpPort": "9999"}, "labelstudio:httpPort: is only used with platform: docker (Kubernetes ignores it"),
+    ({**K8S, "dockerSubnet": "172.30.0.0/24"}, "labelstudio:dockerSubnet: is only used with platform: docker"),
     ({**K8S, "webReplicas": "2", "webMaxReplicas": "2"}, "labelstudio:webMaxReplicas: 2 must be above webReplicas (2)"),
     ({**K8S, "webReplicas": "2", "webPdbMinAvailable": "2"},
      "labelstudio:webPdbMinAvailable: 2 would block every voluntary eviction (node drains) with webReplicas 2; fix: at most 1"),
