@@ -74,7 +74,8 @@ def resource_slug(path: str) -> str:
 
 
 def load_seed_project(base_dir: Path, path: str) -> tuple[SeedProject | None, list[str]]:
-    """Load and check one project file; returns (project or None, problems naming the file)."""
+    """Load and check one project file: (project, problems naming the file). The project is None when
+    the file could not be read as a mapping; with problems it holds only what parsed (never deploy it)."""
     problems: list[str] = []
     where = path if path and path.isprintable() and len(path) <= 120 else show(path)
 
@@ -115,8 +116,8 @@ def load_seed_project(base_dir: Path, path: str) -> tuple[SeedProject | None, li
     quality = _quality({} if doc.get("quality") is None else doc["quality"], fail)
     storages, webhooks = (_entries(doc, key, parse, fail) for key, parse in _LISTS.items())
     ml_backends = load_links(doc, where, fail)
-    if problems:
-        return None, problems
+    # With problems too: what did parse still goes through the stack-wide checks, so every problem
+    # is reported at once (settings raise before any such project is used).
     return SeedProject(path, title.strip(), description, config, quality, instructions, color, allow is True,
                        storages, webhooks, ml_backends), problems
 

@@ -326,6 +326,16 @@ def test_storage_credentials_and_webhook_headers_come_only_from_secret_json(
     assert any(p.startswith(f"labelstudio:{key}: is set in plain text; fix:") for p in plain), plain
 
 
+def test_file_and_stack_wide_problems_are_reported_together(tmp_path: Path) -> None:
+    text = "color: blue\n" \
+           "storages:\n  - {kind: import, prefix: x, credentials: partner}\n" \
+           "webhooks:\n  - {url: 'https://hooks.example.com', headersSecret: qa}\n"
+    found = problems({"seedProjects": ["p/a.yaml"]}, project_with(tmp_path, text), LINK_SECRETS)
+    assert any("color 'blue' is not a colour" in p for p in found), found  # the file's own problem ...
+    assert any("credentials 'partner' names nothing" in p for p in found), found  # ... and the stack's
+    assert any("headersSecret 'qa' names nothing" in p for p in found), found
+
+
 @pytest.mark.parametrize(("config", "refused"), [
     ({"backupPrefix": "exports"}, True),  # the dev project files export under exports/<project>
     ({"backupPrefix": "exports", "backupBucket": "dumps-bucket"}, False),  # dumps in a bucket of their own

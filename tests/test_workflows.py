@@ -193,7 +193,9 @@ def test_every_stack_is_previewed_and_checked_for_drift_on_its_runner() -> None:
     for wf in ("pulumi-preview", "pulumi-drift"):
         (_, _, job, _), = [p for p in pulumi_steps() if p[0] == wf]
         legs = job["strategy"]["matrix"]["include"]
-        assert sorted(leg["stack"] for leg in legs) == STACKS
+        assert sorted(leg["stack"] for leg in legs) == STACKS, (
+            f"{wf}: every Pulumi.<stack>.yaml in the repo needs a leg in this matrix (and in the drift report "
+            "and deploy workflows, with a policies/config/<stack>.json); add the new stack there")
         assert job["runs-on"] == "${{ matrix.runner }}"
         for leg in legs:
             platform = ci_check.read_stack(leg["stack"]).platform

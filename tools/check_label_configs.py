@@ -35,8 +35,9 @@ def file_problems(path: str) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    if not argv:
-        print("usage: python -m tools.check_label_configs FILE...", file=sys.stderr)
+    if not argv or argv[0] in ("-h", "--help"):
+        print("usage: python -m tools.check_label_configs FILE...  (label config XML or seed project YAML; "
+              "exit 1 at the first invalid file, one line per problem)", file=sys.stderr)
         return 2
     for path in argv:
         found = file_problems(path)
