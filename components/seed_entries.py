@@ -3,14 +3,13 @@ every problem reported as `<list>[<index>]: <key> <value> ...; fix: ...` (the ca
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from components.secret import Secret
 from components.seed_files import Fail
-from components.settings_checks import show
+from components.settings_checks import load_json, show
 
 NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?")  # a part of a Pulumi resource name
 SECRET_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")  # a key of a secret JSON config value
@@ -80,10 +79,7 @@ def secret_json_object(secret: Secret | None, key: str, example: str,
     """A secret config value holding a JSON object of names to objects; values are never shown."""
     if secret is None:
         return {}
-    try:
-        value = json.loads(secret.value)
-    except ValueError:
-        value = None
+    value = load_json(secret.value)
     if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
         fail(f"must be a JSON object of names to objects (the value is not shown); fix: "
              f"`pulumi config set --secret labelstudio:{key} '{example}'`")

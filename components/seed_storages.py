@@ -139,7 +139,7 @@ def _endpoint(e: Entry) -> str:
     if not value:
         return ""
     url, problem = checks.http_url(value, "https://s3.eu-west-1.amazonaws.com")
-    host = urlsplit(url).hostname or ""
+    host = "" if problem else (urlsplit(url).hostname or "")  # urlsplit raises on what http_url refused
     if problem:
         e.bad(f"endpoint {show(checks.redact_url(value))} {problem}")
     elif checks.is_local_host(host):

@@ -36,18 +36,18 @@ def _cron_value(text: str, low: int, high: int, names: tuple[str, ...]) -> int |
 def _cron_field_problem(text: str, low: int, high: int, names: tuple[str, ...], any_mark: bool) -> str | None:
     for part in text.split(","):
         span, slash, step = part.partition("/")
-        if slash and not (step.isascii() and step.isdigit() and 0 < int(step) <= high):
-            return f"has step {step!r}; a step is a whole number from 1 to {high}"
+        if slash and not (step.isascii() and step.isdigit() and len(step) <= 2 and 0 < int(step) <= high):
+            return f"has step {checks.show(step)}; a step is a whole number from 1 to {high}"
         if span == "*" or (any_mark and span == "?"):
             continue
         first, dash, last = span.partition("-")
         start, end = _cron_value(first, low, high, names), _cron_value(last, low, high, names) if dash else 0
         if start is None or end is None:
             allowed = f"{low}-{high}" + (f" or {names[0]}-{names[-1]}" if names else "")
-            shown = repr(span) if span else "an empty item"
+            shown = checks.show(span) if span else "an empty item"
             return f"has {shown}; allowed: {allowed}, *, ranges a-b, lists a,b, steps /n"
         if dash and end < start:
-            return f"has the backwards range {span!r}"
+            return f"has the backwards range {checks.show(span)}"
     return None
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
+import json
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -42,6 +43,18 @@ def show(value: object, limit: int = 80) -> str:
     if value is None or isinstance(value, int | float):  # bool is an int
         return repr(value)
     return f"a {type(value).__name__}"
+
+
+NOT_JSON = object()  # load_json's answer for text that is not JSON
+
+
+def load_json(text: str) -> Any:
+    """`text` as JSON, or NOT_JSON. Never raises: json refuses deep nesting with RecursionError,
+    which is not a ValueError (a traceback instead of a message, before this existed)."""
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return NOT_JSON
 
 
 def redact_url(value: str) -> str:

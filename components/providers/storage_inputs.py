@@ -52,8 +52,10 @@ def regex_problem(pattern: str) -> str | None:
     """Label Studio compiles the filter with Python's `re` only when it syncs: check it now."""
     try:
         re.compile(pattern)
-    except re.error as error:
+    except (re.error, OverflowError) as error:  # OverflowError: a{99999999999}
         return f"regex_filter is not a valid regular expression ({error})"
+    except RecursionError:
+        return "regex_filter is not a valid regular expression (it nests groups too deeply)"
     return None
 
 
