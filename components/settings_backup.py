@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from components import s3_names
 from components import settings_checks as checks
 from components.settings_schema import Backup, Media, Postgres
 
@@ -65,13 +66,13 @@ def cron_problem(schedule: str) -> str | None:
 
 
 def prefix_problem(prefix: str) -> str | None:
+    """The S3 key prefix rule (components/s3_names.py), never empty, and without whitespace (the
+    backup scripts read `aws s3 ls` columns)."""
     if not prefix:
         return "is empty: the retention rule would expire the whole bucket"
-    if prefix.startswith("/") or prefix.endswith("/") or "//" in prefix:
-        return "must not start or end with '/' (keys would hold '//')"
-    if any(c.isspace() or ord(c) < 32 for c in prefix):
+    if any(c.isspace() for c in prefix):
         return "contains whitespace or control characters"
-    return None
+    return s3_names.prefix_problem(prefix)
 
 
 def _overlaps(prefix: str, folder: str) -> bool:

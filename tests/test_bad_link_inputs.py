@@ -87,3 +87,129 @@ def test_the_storage_check_names_every_uncompilable_filter(pattern: str) -> None
 
     problem = regex_problem(pattern)
     assert problem is not None and problem.startswith("regex_filter is not a valid regular expression ("), problem
+
+
+# --- the providers' check(), through the engine's own dynamic-provider server --------------------
+
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # what the engine sends for a value unknown in preview
+CANARY = "canary-token-7f3e9d"
+DECLARED: dict[str, tuple[str, str, dict[str, Any]]] = {  # provider -> (module, class, valid inputs)
+    "Storage": ("components.providers.storage", "Storage", {
+        "api_url": "https://labels.example.com", "api_token": CANARY, "project_id": 1, "kind": "import",
+        "bucket": "media-bucket", "prefix": "imports", "region_name": "eu-west-1",
+        "s3_endpoint": "https://s3.example.com", "access_key_id": "AKIAEXAMPLE", "secret_access_key": CANARY,
+        "title": "Photos", "health_timeout_seconds": 30}),
+    "Webhook": ("components.providers.webhook", "Webhook", {
+        "api_url": "https://labels.example.com", "api_token": CANARY, "project_id": 1,
+        "url": "https://hooks.example.com/ls", "actions": ["TASKS_CREATED"], "headers": {"Authorization": CANARY},
+        "health_timeout_seconds": 30}),
+    "MLBackendLink": ("components.providers.ml_backend_link", "MLBackendLink", {
+        "api_url": "https://labels.example.com", "api_token": CANARY, "project_id": 1,
+        "url": "https://models.example.com", "title": "Model", "basic_auth_user": "u", "basic_auth_pass": CANARY,
+        "health_timeout_seconds": 30, "backend_wait_seconds": 60}),
+    "BackupRetention": ("components.providers.backup_retention", "BackupRetention", {
+        "endpoint": "https://s3.example.com", "region": "eu-west-1", "bucket": "media-bucket",
+        "prefix": "backups/postgres", "days": 30, "access_key_id": "AKIAEXAMPLE", "secret_access_key": CANARY}),
+}
+
+
+@pytest.fixture(scope="module")
+def engine() -> Any:
+    from tests.dynamic_engine import ProviderServer, registered_inputs
+
+    server = ProviderServer("bad-link-inputs")
+    try:
+        declared = {name: registered_inputs(module, cls, "x", **args)
+                    for name, (module, cls, args) in DECLARED.items()}
+        yield server, declared
+    finally:
+        server.stop()
+
+
+def check(engine: Any, provider: str, changes: dict[str, Any]) -> list[str]:
+    server, declared = engine
+    registered = declared[provider]
+    news = {k: v for k, v in {**registered.inputs, **changes}.items() if v is not None}
+    return server.check(registered.urn("x"), {}, news)[1]
+
+
+def test_valid_inputs_pass_every_check(engine: Any) -> None:
+    for provider in DECLARED:
+        assert check(engine, provider, {}) == [], provider
+
+
+WEIRD: list[Any] = ["", " ", "x" * 100_000, "http://[::1", "http://h:99999", 1.5, 2.0, -1, 0, 1e300, True, [],
+                    [1], {}, {"a": 1}, [UNKNOWN], ["x", UNKNOWN], {"a": UNKNOWN}, [[UNKNOWN]], UNKNOWN, None]
+
+
+@pytest.mark.parametrize("provider", list(DECLARED))
+def test_no_value_for_any_input_crashes_check_or_echoes_a_secret(engine: Any, provider: str) -> None:
+    for key in DECLARED[provider][2]:
+        for value in WEIRD:
+            failures = check(engine, provider, {key: value})  # an exception in check() is an RpcError
+            assert all(len(f) < 400 and CANARY not in f for f in failures), (key, value, failures)
+
+
+PROVIDER_BAD: list[tuple[str, dict[str, Any], str]] = [
+    # urlsplit raised in check() (a traceback from the provider instead of a failure)
+    ("MLBackendLink", {"url": "http://[::1"}, "url: url is not a valid URL (Invalid IPv6 URL)"),
+    ("MLBackendLink", {"api_url": "http://[::1"}, "api_url: api_url is not a valid URL (Invalid IPv6 URL)"),
+    ("BackupRetention", {"endpoint": "http://[::1"}, "endpoint: endpoint must be an http(s) URL of the S3 API, or "
+                                                     "empty for AWS S3 (endpoint is not a valid URL (Invalid IPv6"),
+    # the connection: Storage and Webhook took any api_token, and any api_url starting with http://
+    ("Storage", {"api_token": ""}, "api_token: api_token must be a non-empty string"),
+    ("Webhook", {"api_token": 5}, "api_token: api_token must be a non-empty string"),
+    ("Storage", {"api_url": "http://[::1"}, "api_url: api_url is not a valid URL"),
+    ("Webhook", {"api_url": "https://labels.example.com:99999"}, "api_url: api_url is not a valid URL (Port"),
+    ("Storage", {"api_url": "ftp://labels.example.com"}, "api_url: api_url must be an http:// or https:// URL"),
+    ("MLBackendLink", {"health_timeout_seconds": 0}, "health_timeout_seconds: health_timeout_seconds must be 1 to"),
+    # a list or mapping holding an unknown, where a single value belongs, was taken for unknown
+    ("Storage", {"bucket": ["media-bucket", UNKNOWN]}, "bucket: bucket must be a string"),
+    ("Webhook", {"url": [UNKNOWN]}, "url: url must be a string"),
+    ("MLBackendLink", {"title": {"a": UNKNOWN}}, "title: title must be a non-empty string"),
+    ("BackupRetention", {"days": [UNKNOWN]}, "days: days must be a whole number of at least 1"),
+    # ... while a list's known items are checked even when others are still unknown
+    ("Webhook", {"actions": [UNKNOWN, "ANNOTATION_MADE"]}, "actions: action 'ANNOTATION_MADE' is not one Label Studio"),
+    # values accepted at preview that S3 refuses at deploy
+    ("Storage", {"s3_endpoint": "https://s3.example.com:99999"}, "s3_endpoint: s3_endpoint must be an http(s) URL"),
+    ("Storage", {"region_name": "eu west 1"}, "region_name: region_name must be a region name, e.g. eu-west-1"),
+    ("Storage", {"access_key_id": 5}, "access_key_id: access_key_id must be a string"),
+    ("BackupRetention", {"region": "eu west 1"}, "region: region must be a region name, e.g. eu-west-1"),
+    ("BackupRetention", {"region": 5}, "region: region must be a region name"),
+    ("BackupRetention", {"prefix": "backups//postgres"}, "prefix: prefix holds '//'"),
+    ("BackupRetention", {"prefix": "b" * 1100}, "prefix: prefix is longer than 1000 bytes (S3 keys are at most 1024)"),
+    ("BackupRetention", {"prefix": ""}, "prefix: prefix must be a non-empty key prefix (an empty one would expire"),
+    ("Storage", {"regex_filter": "(" * 5000 + ")" * 5000}, "regex_filter: regex_filter is not a valid regular"),
+]
+
+
+@pytest.mark.parametrize(("provider", "changes", "fragment"), PROVIDER_BAD,
+                         ids=[f"{i}-{c[0]}-{c[2][:40]}" for i, c in enumerate(PROVIDER_BAD)])
+def test_check_names_each_bad_input(engine: Any, provider: str, changes: dict[str, Any], fragment: str) -> None:
+    failures = check(engine, provider, changes)
+    assert any(f.startswith(fragment) for f in failures), failures
+
+
+@pytest.mark.parametrize("provider", list(DECLARED))
+def test_unknown_values_are_skipped_at_preview(engine: Any, provider: str) -> None:
+    inputs = DECLARED[provider][2]
+    assert check(engine, provider, dict.fromkeys(inputs, UNKNOWN)) == []
+    nested = {k: [UNKNOWN] if isinstance(v, list) else {"Authorization": UNKNOWN} if isinstance(v, dict) else v
+              for k, v in inputs.items()}
+    assert check(engine, provider, nested) == []
+
+
+@pytest.mark.parametrize(("changes", "fragment"), [
+    ({"endpoint": "http://[::1"}, "endpoint must be an http(s) URL of the S3 API, or empty for AWS S3 (endpoint is "
+                                  "not a valid URL (Invalid IPv6 URL))"),
+    ({"endpoint": "https://s3.example.com:99999"}, "(endpoint is not a valid URL (Port"),
+    ({"cors_origins": ["http://[::1"]}, "'http://[::1' is not an origin like https://labelstudio.example.com"),
+    ({"cors_origins": ["https://labels.example.com/" + "a" * 10_000]}, "is not an origin"),  # shortened
+])
+def test_the_media_bucket_check_shares_the_url_rule(changes: dict[str, Any], fragment: str) -> None:
+    from components.providers.media_bucket import input_failures
+
+    news = {"endpoint": "https://s3.example.com", "region": "eu-west-1", "bucket": "media-bucket",
+            "server_flavor": "aws", "cors_origins": ["https://labels.example.com"], **changes}
+    reasons = [f.reason for f in input_failures(news)]
+    assert any(fragment in r for r in reasons) and all(len(r) < 400 for r in reasons), reasons

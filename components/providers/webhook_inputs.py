@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from pulumi.dynamic import CheckFailure
 
-from components.providers.common import as_int, is_known
+from components.providers.common import as_int, checkable, connection_failures, is_known
 
 ACTIONS = ("PROJECT_CREATED", "PROJECT_UPDATED", "PROJECT_DELETED", "TASKS_CREATED", "TASKS_DELETED",
            "ANNOTATION_CREATED", "ANNOTATIONS_CREATED", "ANNOTATION_UPDATED", "ANNOTATIONS_DELETED",
@@ -100,36 +100,29 @@ def headers_problems(headers: Any) -> list[str]:
 
 def input_failures(news: Mapping[str, Any]) -> list[CheckFailure]:
     """Every problem at once; values unknown during preview are skipped."""
-    failures: list[CheckFailure] = []
+    failures = connection_failures(news)
 
     def known(key: str) -> bool:
-        return news.get(key) is not None and is_known(news[key])
+        return checkable(news, key)
 
-    for key in ("api_url", "api_token", "url"):
-        if news.get(key) is None:
-            failures.append(CheckFailure(key, f"{key} is required"))
+    if news.get("url") is None:
+        failures.append(CheckFailure("url", "url is required"))
     if news.get("project_id") is None:
         failures.append(CheckFailure("project_id", "project_id is required: Label Studio 1.23.2 refuses "
                                                    "organization-level webhooks over its API (404 Project not found)"))
     elif known("project_id") and (as_int(news["project_id"]) or 0) < 1:
         failures.append(CheckFailure("project_id", "project_id must be the id of a Label Studio project"))
-    if known("api_url") and not str(news["api_url"]).startswith(("http://", "https://")):
-        failures.append(CheckFailure("api_url", "api_url must start with http:// or https://"))
     if known("url"):
         problem = url_problem(news["url"]) if isinstance(news["url"], str) else "url must be a string"
         if problem:
             failures.append(CheckFailure("url", problem))
     if known("actions"):
         failures.extend(CheckFailure("actions", p) for p in actions_problems(news["actions"]))
-    if known("headers") or isinstance(news.get("headers"), Mapping):
+    if known("headers"):
         failures.extend(CheckFailure("headers", p) for p in headers_problems(news["headers"]))
     for key in ("send_payload", "is_active"):
         if known(key) and not isinstance(news[key], bool):
             failures.append(CheckFailure(key, f"{key} must be true or false"))
-    if known("health_timeout_seconds"):
-        timeout = as_int(news["health_timeout_seconds"])
-        if timeout is None or not 1 <= timeout <= 3600:
-            failures.append(CheckFailure("health_timeout_seconds", "health_timeout_seconds must be 1 to 3600"))
     return failures
 
 
