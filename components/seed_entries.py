@@ -3,6 +3,7 @@ every problem reported as `<list>[<index>]: <key> <value> ...; fix: ...` (the ca
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -13,6 +14,7 @@ from components.settings_checks import load_json, show
 
 NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?")  # a part of a Pulumi resource name
 SECRET_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")  # a key of a secret JSON config value
+_FIELD_NAME = re.compile(r"[A-Za-z]{1,30}")  # what a field name looks like (a key or token does not)
 
 
 class Entry:
@@ -72,6 +74,18 @@ def unique_names(kind: str, names: list[tuple[str, str]], fail: Fail) -> None:
         if name in seen:
             fail(f"{where}: name {name!r} is also used by {seen[name]}; fix: give each {kind} its own `name`")
         seen.setdefault(name, where)
+
+
+def unknown_secret_field(key: str, index: int, known: Iterable[str]) -> str:
+    """The problem with an unknown field of an object in a secret config value. The field is named
+    only when it reads like a field name (letters only); one with digits or signs may be a key or
+    token written where a name belongs (`{"AKIA...": "..."}`), so it is counted, not shown."""
+    known = list(known)
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.75)
+    fix = f"rename it to {close[0]}" if close else f"use only {', '.join(known)}, each naming its value"
+    if _FIELD_NAME.fullmatch(key):
+        return f"unknown field {key!r}; fix: {fix}"
+    return f"unknown field number {index} (not shown: it sits in a secret); fix: {fix}"
 
 
 def secret_json_object(secret: Secret | None, key: str, example: str,

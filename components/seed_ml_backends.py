@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 from components import ssrf
 from components.secret import Secret
 from components.seed_files import Fail
-from components.settings_checks import http_url, is_local_host, show
+from components.settings_checks import http_url, is_local_host, show, show_url
 
 KEY = "mlBackends"
 PASSWORDS_KEY = "seedMlBackendPasswords"
@@ -98,7 +98,8 @@ def _link(entry: dict[Any, Any], source: str, bad: Fail) -> SeedMLBackendLink | 
         fail(f"title {show(title)} must be text of 1 to {TITLE_LENGTH} characters; fix: name the model")
         title = ""
     url = _url(entry.get("url"), fail)
-    description = entry.get("description") or ""
+    description = entry.get("description")
+    description = "" if description is None else description  # false or 0 is a mistake, not "none"
     if not isinstance(description, str):
         fail(f"description {show(description)} must be text; fix: quote it")
     interactive = entry.get("interactive", False)
@@ -127,7 +128,7 @@ def _url(value: Any, fail: Fail) -> str:
         return ""
     url, problem = http_url(value.strip(), EXAMPLE)
     if problem:
-        fail(f"url {show(value)} {problem}")
+        fail(f"url {show_url(value)} {problem}")
         return ""
     host = urlsplit(url).hostname or ""
     if is_local_host(host) or _banned_ip(host):

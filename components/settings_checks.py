@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from components import s3_names, ssrf
+from components.providers.common import url_error
 
 # Django's own host check (ALLOWED_HOSTS): anything else answers 400 "Invalid HTTP_HOST header".
 _URL_HOST = re.compile(r"[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?")
@@ -58,8 +59,14 @@ def load_json(text: str) -> Any:
 
 
 def redact_url(value: str) -> str:
-    """`value` with any user:password@ part masked, for messages (never parses, never fails)."""
-    return re.sub(r"//[^/?#]*@", "//***@", value)
+    """`value` with any user:password@ part masked, for messages (never parses, never fails). Up to
+    the last '@' before a query: a password holding '/' or '@' is masked whole, a path may be too."""
+    return re.sub(r"//[^?#]*@", "//***@", value)
+
+
+def show_url(value: object) -> str:
+    """A URL for a message: shortened like any value, with its credentials masked."""
+    return show(redact_url(value) if isinstance(value, str) else value)
 
 
 def http_url(value: str, example: str) -> tuple[str, str | None]:
@@ -73,7 +80,7 @@ def http_url(value: str, example: str) -> tuple[str, str | None]:
         parts = urlsplit(value)
         port = parts.port
     except ValueError as err:  # bad port, unbalanced [IPv6]
-        return value, f"is not a valid URL ({err}); fix: e.g. {example}"
+        return value, f"is not a valid URL ({url_error(err)}); fix: e.g. {example}"
     scheme, host = parts.scheme.lower(), parts.hostname or ""
     if scheme not in _DEFAULT_PORTS or not host:
         return value, f"is not an http(s) URL; fix: e.g. {example}"

@@ -8,6 +8,7 @@ the bad value (never a secret) and the fix; nothing crashes, hangs or quietly dr
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +88,155 @@ def test_the_storage_check_names_every_uncompilable_filter(pattern: str) -> None
 
     problem = regex_problem(pattern)
     assert problem is not None and problem.startswith("regex_filter is not a valid regular expression ("), problem
+
+
+# --- values quietly taken for something else, or refused only at deploy --------------------------
+
+QUIET: list[tuple[str, dict[str, Any], str]] = [
+    # a false-y value read as "none": every action, no description
+    ("webhooks:\n  - {url: 'https://hooks.example.com', actions: false}\n", {},
+     "webhooks[0]: actions must be a list of action names (empty: every action); fix:"),
+    ("webhooks:\n  - {url: 'https://hooks.example.com', actions: ''}\n", {}, "webhooks[0]: actions must be a list"),
+    ("webhooks:\n  - {url: 'https://hooks.example.com', actions: {}}\n", {}, "webhooks[0]: actions must be a list"),
+    ("mlBackends:\n  - {title: M, url: 'https://models.example.com', description: false}\n", {},
+     "mlBackends[0]: description False must be text; fix: quote it"),
+    ("mlBackends:\n  - {title: M, url: 'https://models.example.com', description: 0}\n", {},
+     "mlBackends[0]: description 0 must be text"),
+    # webhook URLs Label Studio's URLField refuses (400 "Enter a valid URL"), or its SSRF check cannot resolve
+    ("webhooks:\n  - {url: 'http://qa-bot:8080/hook'}\n", {},
+     "webhooks[0]: url 'http://qa-bot:8080/hook': host 'qa-bot' is not a host name Label Studio accepts"),
+    ("webhooks:\n  - {url: 'https://qa_bot.example.com/hook'}\n", {}, "host 'qa_bot.example.com' is not a host name"),
+    ("webhooks:\n  - {url: 'https://hooks.example.123/'}\n", {}, "is not a host name Label Studio accepts"),
+    ("webhooks:\n  - {url: 'http://01.2.3.4/hook'}\n", {}, "host '01.2.3.4' is not an IPv4 address"),
+    ("webhooks:\n  - {url: 'http://[2606:4700::1]/hook'}\n", {},
+     "url 'http://[2606:4700::1]/hook': host is an IPv6 address, which Label Studio's SSRF check cannot resolve"),
+    # a key Kubernetes uses only with monitoring on, set with it off
+    ("", {**K8S, "monitoringNamespace": "prometheus"},
+     "labelstudio:monitoringNamespace: is only used with monitoringEnabled: true; fix: remove it"),
+    # a token with a control character: the app's env and every Authorization header would break
+    ("", {"adminApiToken": "abc\x00defgh"}, "labelstudio:adminApiToken: is not an API token (6 to 200 printable ASCII"),
+    ("", {"adminApiToken": "abc\x7fdefgh"}, "labelstudio:adminApiToken: is not an API token"),
+    ("", {"adminApiToken": "tökén-123456"}, "labelstudio:adminApiToken: is not an API token"),
+    # S3 refuses keys over 1024 bytes: the backup prefix follows the storages' prefix rule now
+    ("", {**K8S, "backupPrefix": "b" * 1100}, "labelstudio:backupPrefix: 'bbbb"),
+    ("", {**K8S, "backupPrefix": "backups/\x7f"}, "labelstudio:backupPrefix: 'backups/\\x7f' holds control characters"),
+    # header values requests (Label Studio's HTTP client) refuses on every delivery, silently
+    ("webhooks:\n  - {url: 'https://hooks.example.com', headersSecret: qa}\n",
+     {"seedWebhookHeaders": json.dumps({"qa": {"Authorization": " " + TOKEN}})},
+     "labelstudio:seedWebhookHeaders: qa: header Authorization starts with whitespace, which Label Studio's HTTP "
+     "client refuses, so every delivery would fail (the value is not shown)"),
+    ("webhooks:\n  - {url: 'https://hooks.example.com', headersSecret: qa}\n",
+     {"seedWebhookHeaders": json.dumps({"qa": {"Authorization": TOKEN + " \u2713"}})},
+     "qa: header Authorization holds characters outside Latin-1"),
+]
+
+
+@pytest.mark.parametrize(("text", "raw", "fragment"), QUIET, ids=[f"{i}-{c[2][:50]}" for i, c in enumerate(QUIET)])
+def test_values_taken_quietly_or_refused_only_at_deploy_are_named(tmp_path: Path, text: str, raw: dict[str, Any],
+                                                                  fragment: str) -> None:
+    found = problems(tmp_path, text, raw)
+    assert any(fragment in p for p in found), found
+    assert not any("canary" in p for p in found), found
+
+
+def test_the_webhook_url_rule_agrees_with_label_studios_own_validator() -> None:
+    """Label Studio's URLField, run in its own venv, is the oracle for the hosts seed files may name."""
+    import subprocess
+    import sys
+
+    from components.providers.webhook_inputs import url_problem
+    from tests.realservices import LABEL_STUDIO_VENV
+
+    urls = ["http://qa-bot:8080/hook", "https://qa_bot.example.com/", "https://hooks.example.com:0/",
+            "HTTPS://Hooks.Example.com/x", "https://hööks.example.com/x", "http://[fe80::1%25eth0]/",
+            "http://203.0.114.7:8080/hook", "https://hooks.example.com/a?b=1#x", "http://localhost/x",
+            "http://1.2.3/x", "https://a.b.c.d.example/x", "https://hooks.example.com.", "https://-bad.example.com/",
+            "https://hooks.example.c0m/", "http://01.2.3.4/", "http://256.1.1.1/", "http://[2606:4700::1]/hook",
+            "https://hooks.xn--p1ai/", "https://xn--hks-qla.example.com/", "https://hooks.example-.com/",
+            "https://a-.b.com/", "https://hooks.example.co-m/", "https://h.io", "https://h.i", "https://1.2.3.4.5/",
+            "https://" + "a" * 64 + ".example.com/", "https://" + "a" * 63 + ".example.com/"]
+    ls_python = LABEL_STUDIO_VENV / "bin" / "python"
+    oracle = subprocess.run(
+        [str(ls_python), "-c", "import json, sys\nfrom django.core.validators import URLValidator\n"
+         "def ok(u):\n    try:\n        URLValidator()(u)\n        return True\n    except Exception:\n"
+         "        return False\nprint(json.dumps([ok(u) for u in json.load(sys.stdin)]))"],
+        input=json.dumps(urls), capture_output=True, text=True, check=True, timeout=120)
+    assert sys.executable != str(ls_python)
+    accepted_by_label_studio = json.loads(oracle.stdout)
+    assert [url_problem(u) is None for u in urls] == accepted_by_label_studio, list(zip(urls, accepted_by_label_studio, strict=True))
+    assert accepted_by_label_studio.count(False) >= 12  # the list really holds refusals
+
+
+def test_requests_really_refuses_the_header_values_refused_here() -> None:
+    """The rule above is what Label Studio's HTTP client does (requests, the same in both venvs)."""
+    import requests.utils
+
+    from components.providers.webhook_inputs import headers_problems
+
+    for value in (" Bearer x", "\tBearer x", "Bearer \u2713"):
+        assert headers_problems({"Authorization": value}), value
+        with pytest.raises((requests.exceptions.InvalidHeader, UnicodeEncodeError)):
+            requests.utils.check_header_validity(("Authorization", value))
+            value.encode("latin-1")
+    assert headers_problems({"Authorization": "Bearer caf\u00e9 x"}) == []  # Latin-1: fine
+
+
+# --- secrets never echoed, even when written in the wrong place ------------------------------------
+
+LEAKS: list[tuple[str, dict[str, Any], str]] = [
+    # a header line written as the header's name
+    ("webhooks:\n  - {url: 'https://hooks.example.com', headersSecret: qa}\n",
+     {"seedWebhookHeaders": json.dumps({"qa": {"Authorization: " + TOKEN: "x"}})},
+     "labelstudio:seedWebhookHeaders: qa: header name 'Authorization' (followed by ':' and a value, not shown)"),
+    ("webhooks:\n  - {url: 'https://hooks.example.com', headersSecret: qa}\n",
+     {"seedWebhookHeaders": json.dumps({"qa": {"X-Token=" + TOKEN: 5}})}, "header name 'X-Token' (followed by '='"),
+    # a key pair written as a field and its value
+    ("storages:\n  - {kind: import, prefix: x, credentials: partner}\n",
+     {"seedStorageCredentials": json.dumps({"partner": {"AKIA1canary23EXAMPLE": "canary-secret-key/abc"}})},
+     "labelstudio:seedStorageCredentials: partner: unknown field number 1 (not shown: it sits in a secret)"),
+    ("storages:\n  - {kind: import, prefix: x, credentials: partner}\n",
+     {"seedStorageCredentials": json.dumps({"partner": {"accessKeyId": "AKIAEXAMPLE", "secretAccessKey": "canary-1",
+                                                        "secretAccesKey": "canary-2"}})},
+     "partner: unknown field 'secretAccesKey'; fix: rename it to secretAccessKey"),
+    # a password in an ML backend URL (storage endpoints and webhook URLs were already masked)
+    ("mlBackends:\n  - {title: M, url: 'https://user:canary-pw@models.example.com'}\n", {},
+     "mlBackends[0]: url 'https://***@models.example.com' has a query, fragment or credentials"),
+    ("mlBackends:\n  - {title: M, url: 'https://user:canary/pw@models.example.com'}\n", {},
+     "mlBackends[0]: url 'https://***@models.example.com'"),
+    ("storages:\n  - {kind: import, prefix: x, endpoint: 'https://k:canary/pw@s3.example.com'}\n", {},
+     "endpoint 'https://***@s3.example.com'"),
+    ("webhooks:\n  - {url: 'https://u:canary@pw@hooks.example.com/x'}\n", {}, "url 'https://***@hooks.example.com/x'"),
+]
+
+
+@pytest.mark.parametrize(("text", "raw", "fragment"), LEAKS, ids=[f"{i}-{c[2][:50]}" for i, c in enumerate(LEAKS)])
+def test_a_secret_written_in_the_wrong_place_is_not_echoed(tmp_path: Path, text: str, raw: dict[str, Any],
+                                                          fragment: str) -> None:
+    found = problems(tmp_path, text, raw)
+    assert any(fragment in p for p in found), found
+    assert not any("canary" in p or "Bearer" in p for p in found), found
+
+
+# --- every problem at once, and no misleading follow-on ---------------------------------------------
+
+def test_a_storage_with_a_bad_kind_still_has_its_other_fields_checked(tmp_path: Path) -> None:
+    found = problems(tmp_path, "storages:\n  - {kind: s3, name: My Photos, prefix: 'a//b', bucket: B, region: 'x y', "
+                               "presignTtlMinutes: 0, bukket: b}\n")
+    for fragment in ("storages[0]: kind 's3' must be import or export", "storages[0]: name 'My Photos' must be",
+                     "storages[0]: prefix 'a//b': holds '//'", "storages[0]: bucket 'B' is not a valid S3 bucket",
+                     "storages[0]: region 'x y' is not a region name", "storages[0]: presignTtlMinutes 0 must be",
+                     "storages[0]: unknown key 'bukket'"):
+        assert any(fragment in p for p in found), (fragment, found)
+    assert not any("name None" in p or "name 's3'" in p for p in found), found
+
+
+@pytest.mark.parametrize("entry", [{"accessKeyId": "AKIAEXAMPLE"}, {"accessKeyId": "AKIAEXAMPLE", "secretAccessKey": 7},
+                                   {"secretAccessKey": "canary-1"}, {}])
+def test_broken_credentials_are_named_once_not_also_missing(tmp_path: Path, entry: dict[str, Any]) -> None:
+    found = problems(tmp_path, "storages:\n  - {kind: import, prefix: x, credentials: partner}\n",
+                     {"seedStorageCredentials": json.dumps({"partner": entry})})
+    assert any(p.startswith("labelstudio:seedStorageCredentials: partner.") for p in found), found
+    assert not any("names nothing" in p for p in found), found
 
 
 # --- the providers' check(), through the engine's own dynamic-provider server --------------------

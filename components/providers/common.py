@@ -6,6 +6,7 @@ threads, so nothing here keeps state: each call builds what it needs and lets it
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -41,6 +42,12 @@ def checkable(news: Mapping[str, Any], key: str) -> bool:
     return value is not None and not isinstance(value, Unknown) and value != UNKNOWN
 
 
+def url_error(error: ValueError) -> str:
+    """urlsplit's complaint without the text it quotes, which may be a password: `https://u:pw/x@h`
+    splits into the host `u` and the port `pw` ("Port could not be cast to integer value as 'pw'")."""
+    return re.sub(r"\s*(?:as\s+)?(['\"]).*?\1\s*", " ", str(error)).strip()
+
+
 def url_problem(value: Any) -> str | None:
     """Why `value` is not an http(s) URL with a host, or None; never raises (urlsplit does, on an
     unbalanced '[' or a bad port)."""
@@ -50,7 +57,7 @@ def url_problem(value: Any) -> str | None:
         parts = urlsplit(value)
         parts.port  # noqa: B018 - raises on a bad port
     except ValueError as error:
-        return f"is not a valid URL ({error})"
+        return f"is not a valid URL ({url_error(error)})"
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return "must be an http:// or https:// URL"
     return None
