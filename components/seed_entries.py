@@ -10,7 +10,7 @@ from typing import Any
 
 from components.secret import Secret
 from components.seed_files import Fail
-from components.settings_checks import load_json, show
+from components.settings_checks import DUPLICATE_KEY, DUPLICATE_KEY_PROBLEM, load_json, show
 
 NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?")  # a part of a Pulumi resource name
 SECRET_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")  # a key of a secret JSON config value
@@ -93,7 +93,10 @@ def secret_json_object(secret: Secret | None, key: str, example: str,
     """A secret config value holding a JSON object of names to objects; values are never shown."""
     if secret is None:
         return {}
-    value = load_json(secret.value)
+    value = load_json(secret.value, unique_keys=True)
+    if value is DUPLICATE_KEY:
+        fail(DUPLICATE_KEY_PROBLEM)
+        return {}
     if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
         fail(f"must be a JSON object of names to objects (the value is not shown); fix: "
              f"`pulumi config set --secret labelstudio:{key} '{example}'`")

@@ -47,13 +47,28 @@ def show(value: object, limit: int = 80) -> str:
 
 
 NOT_JSON = object()  # load_json's answer for text that is not JSON
+DUPLICATE_KEY = object()  # ... for an object giving a key twice, when keys must be unique
+DUPLICATE_KEY_PROBLEM = ("gives a name or field twice, and JSON keeps only the last (the value is not shown); "
+                         "fix: give each once")
 
 
-def load_json(text: str) -> Any:
-    """`text` as JSON, or NOT_JSON. Never raises: json refuses deep nesting with RecursionError,
-    which is not a ValueError (a traceback instead of a message, before this existed)."""
+class _DuplicateKeyError(ValueError):
+    pass
+
+
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    if len({key for key, _ in pairs}) != len(pairs):
+        raise _DuplicateKeyError
+    return dict(pairs)
+
+
+def load_json(text: str, *, unique_keys: bool = False) -> Any:
+    """`text` as JSON, or NOT_JSON (or DUPLICATE_KEY). Never raises: json refuses deep nesting with
+    RecursionError, which is not a ValueError (a traceback instead of a message, before this existed)."""
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=_unique if unique_keys else None)
+    except _DuplicateKeyError:
+        return DUPLICATE_KEY
     except (ValueError, RecursionError):
         return NOT_JSON
 

@@ -217,6 +217,23 @@ def test_a_secret_written_in_the_wrong_place_is_not_echoed(tmp_path: Path, text:
     assert not any("canary" in p or "Bearer" in p for p in found), found
 
 
+@pytest.mark.parametrize(("key", "text"), [
+    ("seedStorageCredentials", '{"partner": {"accessKeyId": "A1", "secretAccessKey": "canary-1"}, '
+                               '"partner": {"accessKeyId": "A2", "secretAccessKey": "canary-2"}}'),
+    ("seedStorageCredentials", '{"partner": {"accessKeyId": "A1", "secretAccessKey": "canary-1", '
+                               '"secretAccessKey": "canary-2"}}'),
+    ("seedWebhookHeaders", '{"qa": {"Authorization": "canary-1", "Authorization": "canary-2"}}'),
+    ("seedMlBackendPasswords", '{"photos": "canary-1", "photos": "canary-2"}'),
+    ("seedUserPasswords", '{"anna": "canary-1", "anna": "canary-2"}'),
+])
+def test_a_name_given_twice_in_a_secret_is_refused_not_one_dropped(tmp_path: Path, key: str, text: str) -> None:
+    json.loads(text)  # valid JSON, which keeps the last one silently
+    found = problems(tmp_path, "", {key: text})
+    assert f"labelstudio:{key}: gives a name or field twice, and JSON keeps only the last (the value is not " \
+           "shown); fix: give each once" in found, found
+    assert not any("canary" in p for p in found), found
+
+
 # --- every problem at once, and no misleading follow-on ---------------------------------------------
 
 def test_a_storage_with_a_bad_kind_still_has_its_other_fields_checked(tmp_path: Path) -> None:
