@@ -380,3 +380,59 @@ def test_the_media_bucket_check_shares_the_url_rule(changes: dict[str, Any], fra
             "server_flavor": "aws", "cors_origins": ["https://labels.example.com"], **changes}
     reasons = [f.reason for f in input_failures(news)]
     assert any(fragment in r for r in reasons) and all(len(r) < 400 for r in reasons), reasons
+
+
+# --- what the settings accept, each provider's check() accepts too ----------------------------------
+
+EDGES = """storages:
+  - {kind: import, name: deep, prefix: '/PREFIX/', title: 'TITLE', description: "Ünïcode ✓ 'quoted'",
+     bucket: partner.bucket-01, region: eu-west-1, endpoint: 'HTTPS://S3.Example.com:8443/base/', credentials: partner,
+     presignTtlMinutes: 10080, recursive: true, fileFilter: '^(?:a|b)+\\\\.json$', syncOnCreate: true, blobUrls: true}
+  - {kind: export, name: out, prefix: exports/edges, bucket: partner-bucket, endpoint: 'https://s3.example.com',
+     credentials: ambient, deleteObjects: true}
+webhooks:
+  - {name: all, url: 'URL', actions: ACTIONS, headersSecret: qa, sendPayload: false, active: false}
+  - {name: every, url: 'http://203.0.114.7:8080/hook', actions: []}
+mlBackends:
+  - {title: 'MLTITLE', url: 'https://models.example.com:8443/v1/photos/', basicAuthUser: 'USER',
+     basicAuthPasswordSecret: photos, interactive: true, extraParams: {threshold: 0.5, nested: {list: [1, 2.5, x]}}}
+"""
+
+
+def test_what_the_settings_accept_every_provider_check_accepts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The seed entries and backups at the edges of what settings allow, declared by the program
+    (under mocks), pass their providers' own check(): no value is refused only at deploy."""
+    import components.config
+    import tools.plan
+    from components.providers import backup_retention, ml_backend_link_inputs, storage_inputs, webhook_inputs
+    from components.providers.webhook_inputs import PROJECT_ACTIONS, URL_LENGTH
+
+    url = "https://hooks.example.com:8443/"
+    text = (EDGES.replace("PREFIX", "k" * 998).replace("'TITLE'", "'" + "t" * 256 + "'")
+            .replace("'URL'", "'" + url + "p" * (URL_LENGTH - len(url)) + "'")
+            .replace("ACTIONS", "[" + ", ".join(PROJECT_ACTIONS) + "]").replace("MLTITLE", "m" * 200)
+            .replace("USER", "u" * 256))
+    project(tmp_path, text)
+    secrets = {
+        "seedStorageCredentials": json.dumps({"partner": {"accessKeyId": "AKIAEXAMPLE", "secretAccessKey": "s/k+1",
+                                                          "sessionToken": "t" * 2000}}),
+        "seedWebhookHeaders": json.dumps({"qa": {f"X-H{i}": "v" * 4096 for i in range(10)}}),
+        "seedMlBackendPasswords": json.dumps({"photos": "p:w@ /\\u00e9"}),
+    }
+    config = {"labelstudio:seedProjects": json.dumps(["p/a.yaml"]), "labelstudio:backupPrefix": "b" * 1000,
+              "labelstudio:backupRetentionDays": "3650", **{f"labelstudio:{k}": v for k, v in secrets.items()}}
+    monkeypatch.setattr(components.config, "REPO_ROOT", tmp_path)
+    monkeypatch.setattr(tools.plan, "stack_config", lambda *_: (config, [f"labelstudio:{k}" for k in secrets]))
+    plan = tools.plan.run("dev")
+
+    checks = {"Storage": lambda n: storage_inputs.input_failures(storage_inputs.normalised(n)),
+              "Webhook": webhook_inputs.input_failures, "MLBackendLink": ml_backend_link_inputs.input_failures,
+              "BackupRetention": backup_retention.input_failures}
+    seen: dict[str, int] = {}
+    for resource in plan.resources:
+        kind = resource.type.rsplit(":", 1)[-1]
+        if kind in checks:
+            inputs = {k: v for k, v in resource.inputs(reveal=True).items() if k != "__provider" and v is not None}
+            assert [f"{f.property}: {f.reason}" for f in checks[kind](inputs)] == [], resource.name
+            seen[kind] = seen.get(kind, 0) + 1
+    assert seen == {"Storage": 2, "Webhook": 2, "MLBackendLink": 1, "BackupRetention": 1}, seen
