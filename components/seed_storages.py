@@ -238,3 +238,4 @@ def _imports_reading_exports(located: list[tuple[str, SeedStorage]], media: Medi
             if place(imp) == place(exp) and reads:
                 fail(f"{where}: imports from where {other} exports annotations, so exports would come back as "
                      "tasks; fix: give them prefixes apart, e.g. imports/... and exports/...")
+                break  # one export names the problem: n imports over n exports is not n*n messages

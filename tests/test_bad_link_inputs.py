@@ -382,6 +382,34 @@ def test_the_media_bucket_check_shares_the_url_rule(changes: dict[str, Any], fra
     assert any(fragment in r for r in reasons) and all(len(r) < 400 for r in reasons), reasons
 
 
+# --- large files: work and messages grow with the entries, not with their square -------------------
+
+def test_many_actions_are_checked_in_linear_work() -> None:
+    from components.providers.webhook_inputs import actions_problems
+
+    compared = 0
+
+    class Action(str):
+        def __eq__(self, other: object) -> bool:
+            nonlocal compared
+            compared += 1
+            return str.__eq__(self, other)
+
+        __hash__ = str.__hash__
+
+    actions = [Action(f"A{i}") for i in range(2000)] + [Action("TASKS_CREATED"), Action("TASKS_CREATED")]
+    found = actions_problems(actions)
+    assert len(found) == 2001 and found[-1] == "actions lists TASKS_CREATED more than once", found[-3:]
+    assert compared < 50 * len(actions), compared  # each against each would be 4 million
+
+
+def test_imports_over_exports_are_named_once_per_import(tmp_path: Path) -> None:
+    entries = "".join(f"  - {{kind: {'import' if i % 2 else 'export'}, name: s{i}, prefix: data}}\n" for i in range(400))
+    found = problems(tmp_path, "storages:\n" + entries)
+    reading = [p for p in found if "so exports would come back as tasks" in p]
+    assert len(reading) == 200, len(reading)  # was 200 x 200
+
+
 # --- what the settings accept, each provider's check() accepts too ----------------------------------
 
 EDGES = """storages:

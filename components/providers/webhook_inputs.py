@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -100,7 +101,8 @@ def actions_problems(actions: Any) -> list[str]:
         elif action not in ACTIONS:
             problems.append(f"action {str(action)[:40]!r} is not one Label Studio 1.23.2 knows; use "
                             f"{', '.join(PROJECT_ACTIONS)}")
-    duplicates = sorted({str(a) for a in actions if is_known(a) and list(actions).count(a) > 1})
+    counts = Counter(a for a in actions if isinstance(a, str) and is_known(a))  # linear: lists can be long
+    duplicates = sorted(a for a, n in counts.items() if n > 1)
     if duplicates:
         problems.append(f"actions lists {', '.join(duplicates)} more than once")
     return problems
