@@ -128,6 +128,14 @@ QUIET: list[tuple[str, dict[str, Any], str]] = [
     ("webhooks:\n  - {url: 'https://hooks.example.com', headersSecret: qa}\n",
      {"seedWebhookHeaders": json.dumps({"qa": {"Authorization": TOKEN + " \u2713"}})},
      "qa: header Authorization holds characters outside Latin-1"),
+    # HTTP Basic credentials requests cannot encode: every call from Label Studio to the backend fails
+    ("mlBackends:\n  - {title: M, url: 'https://models.example.com', basicAuthUser: 'l\u0101bel', "
+     "basicAuthPasswordSecret: p}\n", {"mlBackendEnabled": True, "mlBackendImage": "ml:1.0",
+                                        "seedMlBackendPasswords": json.dumps({"p": "canary-pw"})},
+     "mlBackends[0]: basicAuthUser 'l\u0101bel' must be a user name of 1 to 256 characters without ':', in Latin-1"),
+    ("mlBackends:\n  - {title: M, url: 'https://models.example.com', basicAuthUser: u, basicAuthPasswordSecret: p}\n",
+     {"seedMlBackendPasswords": json.dumps({"p": "canary-\U0001f511"})},
+     "mlBackends[0]: basicAuthPasswordSecret 'p' is not Latin-1 text (all HTTP Basic auth carries) in the secret"),
 ]
 
 
@@ -169,6 +177,7 @@ def test_the_webhook_url_rule_agrees_with_label_studios_own_validator() -> None:
 
 def test_requests_really_refuses_the_header_values_refused_here() -> None:
     """The rule above is what Label Studio's HTTP client does (requests, the same in both venvs)."""
+    import requests.auth
     import requests.utils
 
     from components.providers.webhook_inputs import headers_problems
@@ -179,6 +188,9 @@ def test_requests_really_refuses_the_header_values_refused_here() -> None:
             requests.utils.check_header_validity(("Authorization", value))
             value.encode("latin-1")
     assert headers_problems({"Authorization": "Bearer caf\u00e9 x"}) == []  # Latin-1: fine
+    with pytest.raises(UnicodeEncodeError):  # HTTP Basic auth, as Label Studio calls an ML backend
+        requests.auth._basic_auth_str("u", "p\U0001f511")
+    assert requests.auth._basic_auth_str("u", "p\u00e9")
 
 
 # --- secrets never echoed, even when written in the wrong place ------------------------------------
@@ -347,6 +359,8 @@ PROVIDER_BAD: list[tuple[str, dict[str, Any], str]] = [
     ("BackupRetention", {"prefix": "b" * 1100}, "prefix: prefix is longer than 1000 bytes (S3 keys are at most 1024)"),
     ("BackupRetention", {"prefix": ""}, "prefix: prefix must be a non-empty key prefix (an empty one would expire"),
     ("Storage", {"regex_filter": "(" * 5000 + ")" * 5000}, "regex_filter: regex_filter is not a valid regular"),
+    ("MLBackendLink", {"basic_auth_pass": "canary-\U0001f511"}, "basic_auth_pass: basic_auth_pass must be Latin-1"),
+    ("MLBackendLink", {"basic_auth_user": "l\u0101bel"}, "basic_auth_user: basic_auth_user must be Latin-1 text"),
 ]
 
 

@@ -84,6 +84,16 @@ def connection_failures(news: Mapping[str, Any],
     return failures
 
 
+def is_latin1(text: str) -> bool:
+    """HTTP header values (and so HTTP Basic credentials) carry Latin-1 only: requests encodes
+    them so, and raises UnicodeEncodeError on anything else, on every call."""
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def as_int(value: Any) -> int | None:
     """Whole numbers arrive from the engine as floats (protobuf Struct); bools are not numbers."""
     if isinstance(value, bool) or not isinstance(value, int | float):

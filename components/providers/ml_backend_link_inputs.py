@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from pulumi.dynamic import CheckFailure
 
-from components.providers.common import as_int, checkable, connection_failures, is_known
+from components.providers.common import as_int, checkable, connection_failures, is_known, is_latin1
 from components.providers.common import url_problem as common_url_problem
 
 CONNECTION = ("api_url", "api_token", "health_timeout_seconds", "backend_wait_seconds")
@@ -55,6 +55,10 @@ def input_failures(news: Mapping[str, Any]) -> list[CheckFailure]:
     user = text("basic_auth_user")
     if user and ":" in user:
         failures.append(CheckFailure("basic_auth_user", "basic_auth_user must not contain ':'"))
+    for key in ("basic_auth_user", "basic_auth_pass"):
+        if text(key) and not is_latin1(str(text(key))):
+            failures.append(CheckFailure(key, f"{key} must be Latin-1 text: HTTP Basic auth carries no other "
+                                              "(the value is not shown)"))
     if is_known(news.get("basic_auth_user")) and is_known(news.get("basic_auth_pass")) \
             and bool(news.get("basic_auth_user")) != bool(news.get("basic_auth_pass")):
         failures.append(CheckFailure("basic_auth_pass", "basic_auth_user and basic_auth_pass go together: "

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 from pulumi.dynamic import CheckFailure
 
-from components.providers.common import as_int, checkable, connection_failures, is_known, url_error
+from components.providers.common import as_int, checkable, connection_failures, is_known, is_latin1, url_error
 
 ACTIONS = ("PROJECT_CREATED", "PROJECT_UPDATED", "PROJECT_DELETED", "TASKS_CREATED", "TASKS_DELETED",
            "ANNOTATION_CREATED", "ANNOTATIONS_CREATED", "ANNOTATION_UPDATED", "ANNOTATIONS_DELETED",
@@ -117,14 +117,6 @@ def header_label(name: str) -> str:
     return repr(name[:40])
 
 
-def _latin1(value: str) -> bool:
-    try:
-        value.encode("latin-1")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def headers_problems(headers: Any) -> list[str]:
     """Problems naming headers only: a header value is never shown."""
     if not isinstance(headers, Mapping):
@@ -147,7 +139,7 @@ def headers_problems(headers: Any) -> list[str]:
         elif value[:1].isspace():  # requests refuses it, and Label Studio logs the refusal with the value
             problems.append(f"header {label} starts with whitespace, which Label Studio's HTTP client refuses, "
                             "so every delivery would fail (the value is not shown)")
-        elif not value.isascii() and not _latin1(value):
+        elif not is_latin1(value):
             problems.append(f"header {label} holds characters outside Latin-1, which an HTTP header cannot "
                             "carry, so every delivery would fail (the value is not shown)")
         elif len(value) > HEADER_VALUE_LENGTH:
