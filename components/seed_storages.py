@@ -35,7 +35,7 @@ from urllib.parse import urlsplit
 
 from components import s3_names
 from components import settings_checks as checks
-from components.providers.storage_inputs import PRESIGN_TTL, TITLE_LENGTH, prefix_problem, regex_problem
+from components.providers.storage_inputs import PRESIGN_TTL, TITLE_LENGTH, key_has_blanks, prefix_problem, regex_problem
 from components.secret import Secret
 from components.seed_entries import SECRET_NAME, Entry, secret_json_object, unique_names, unknown_secret_field
 from components.seed_files import Fail
@@ -164,6 +164,9 @@ def load_credentials(secret: Secret | None, fail: Callable[[str], None]) -> dict
             value = item.get(field)
             if (value is None and required) or (value is not None and (not isinstance(value, str) or not value)):
                 fail(f"{name}.{field} must be a non-empty string (the value is not shown); fix: set it")
+            elif isinstance(value, str) and key_has_blanks(value):
+                fail(f"{name}.{field} holds whitespace or control characters, which no S3 key has (a pasted line "
+                     "break?) (the value is not shown); fix: set it again without them")
             values[field] = Secret(value) if isinstance(value, str) and value else None
         for index, key in enumerate(sorted(set(item) - set(_CREDENTIAL_FIELDS), key=str), start=1):
             fail(f"{name}: {unknown_secret_field(key, index, _CREDENTIAL_FIELDS)}")

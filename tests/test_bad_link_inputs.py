@@ -128,6 +128,13 @@ QUIET: list[tuple[str, dict[str, Any], str]] = [
     ("webhooks:\n  - {url: 'https://hooks.example.com', headersSecret: qa}\n",
      {"seedWebhookHeaders": json.dumps({"qa": {"Authorization": TOKEN + " \u2713"}})},
      "qa: header Authorization holds characters outside Latin-1"),
+    # an S3 key with a pasted line break or space: every request Label Studio signs with it fails
+    ("storages:\n  - {kind: import, prefix: x, credentials: partner}\n",
+     {"seedStorageCredentials": json.dumps({"partner": {"accessKeyId": "AKIAEXAMPLE", "secretAccessKey": "canary\n"}})},
+     "labelstudio:seedStorageCredentials: partner.secretAccessKey holds whitespace or control characters"),
+    ("storages:\n  - {kind: import, prefix: x, credentials: partner}\n",
+     {"seedStorageCredentials": json.dumps({"partner": {"accessKeyId": "AKIA EXAMPLE", "secretAccessKey": "canary"}})},
+     "partner.accessKeyId holds whitespace or control characters, which no S3 key has"),
     # HTTP Basic credentials requests cannot encode: every call from Label Studio to the backend fails
     ("mlBackends:\n  - {title: M, url: 'https://models.example.com', basicAuthUser: 'l\u0101bel', "
      "basicAuthPasswordSecret: p}\n", {"mlBackendEnabled": True, "mlBackendImage": "ml:1.0",
@@ -353,6 +360,7 @@ PROVIDER_BAD: list[tuple[str, dict[str, Any], str]] = [
     ("Storage", {"s3_endpoint": "https://s3.example.com:99999"}, "s3_endpoint: s3_endpoint must be an http(s) URL"),
     ("Storage", {"region_name": "eu west 1"}, "region_name: region_name must be a region name, e.g. eu-west-1"),
     ("Storage", {"access_key_id": 5}, "access_key_id: access_key_id must be a string"),
+    ("Storage", {"secret_access_key": CANARY + "\n"}, "secret_access_key: secret_access_key holds whitespace"),
     ("BackupRetention", {"region": "eu west 1"}, "region: region must be a region name, e.g. eu-west-1"),
     ("BackupRetention", {"region": 5}, "region: region must be a region name"),
     ("BackupRetention", {"prefix": "backups//postgres"}, "prefix: prefix holds '//'"),

@@ -40,6 +40,12 @@ def prefix_problem(prefix: str) -> str | None:
     return f"prefix {problem}" if problem else None
 
 
+def key_has_blanks(value: str) -> bool:
+    """An S3 access key, secret key or session token holds no whitespace or control characters: a
+    pasted line break would fail every request Label Studio signs with it."""
+    return any(c.isspace() or not c.isprintable() for c in value)
+
+
 def regex_problem(pattern: str) -> str | None:
     """Label Studio compiles the filter with Python's `re` only when it syncs: check it now."""
     try:
@@ -103,6 +109,9 @@ def input_failures(news: Mapping[str, Any]) -> list[CheckFailure]:
         ttl = as_int(news["presign_ttl"])
         if ttl is None or not low <= ttl <= high:
             fail("presign_ttl", f"presign_ttl must be {low} to {high} minutes (S3 presigned URLs last at most 7 days)")
+    for key in CREDENTIALS:
+        if known(key) and isinstance(news[key], str) and key_has_blanks(news[key]):
+            fail(key, f"{key} holds whitespace or control characters, which no S3 key has (the value is not shown)")
     if bool(news.get("access_key_id")) != bool(news.get("secret_access_key")):
         fail("secret_access_key", "give both access_key_id and secret_access_key, or neither (Label Studio "
                                   "then uses its own ambient credentials); the values are not shown")
