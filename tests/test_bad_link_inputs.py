@@ -128,6 +128,9 @@ QUIET: list[tuple[str, dict[str, Any], str]] = [
     ("webhooks:\n  - {url: 'https://hooks.example.com', headersSecret: qa}\n",
      {"seedWebhookHeaders": json.dumps({"qa": {"Authorization": TOKEN + " \u2713"}})},
      "qa: header Authorization holds characters outside Latin-1"),
+    ("webhooks:\n  - {url: 'https://hooks.example.com', headersSecret: qa}\n",
+     {"seedWebhookHeaders": json.dumps({"qa": {"Authorization": "canary-1", "authorization": "canary-2"}})},
+     "qa: header authorization is given more than once (header names ignore case), and only one would be sent"),
     # an S3 key with a pasted line break or space: every request Label Studio signs with it fails
     ("storages:\n  - {kind: import, prefix: x, credentials: partner}\n",
      {"seedStorageCredentials": json.dumps({"partner": {"accessKeyId": "AKIAEXAMPLE", "secretAccessKey": "canary\n"}})},
@@ -367,6 +370,7 @@ PROVIDER_BAD: list[tuple[str, dict[str, Any], str]] = [
     ("BackupRetention", {"prefix": "b" * 1100}, "prefix: prefix is longer than 1000 bytes (S3 keys are at most 1024)"),
     ("BackupRetention", {"prefix": ""}, "prefix: prefix must be a non-empty key prefix (an empty one would expire"),
     ("Storage", {"regex_filter": "(" * 5000 + ")" * 5000}, "regex_filter: regex_filter is not a valid regular"),
+    ("Webhook", {"headers": {"X-Key": CANARY, "x-key": CANARY}}, "headers: header x-key is given more than once"),
     ("MLBackendLink", {"basic_auth_pass": "canary-\U0001f511"}, "basic_auth_pass: basic_auth_pass must be Latin-1"),
     ("MLBackendLink", {"basic_auth_user": "l\u0101bel"}, "basic_auth_user: basic_auth_user must be Latin-1 text"),
 ]

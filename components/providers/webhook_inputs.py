@@ -124,6 +124,10 @@ def headers_problems(headers: Any) -> list[str]:
     problems = []
     if len(headers) > MAX_HEADERS:
         problems.append(f"headers holds {len(headers)} headers; Label Studio keeps at most {MAX_HEADERS}")
+    names = Counter(str(name).lower() for name in headers if HEADER_NAME.fullmatch(str(name)))
+    for name in sorted(n for n, count in names.items() if count > 1):  # requests keeps the last one only
+        problems.append(f"header {name[:40]} is given more than once (header names ignore case), and only one "
+                        "would be sent")
     for name, value in headers.items():
         valid = HEADER_NAME.fullmatch(str(name))
         label = str(name)[:40] if valid else header_label(str(name))
