@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +9,7 @@ import pulumi
 from pulumi.runtime import config as runtime_config
 
 from components.settings import DEFAULTS, NAMESPACE, Settings, SettingsError, parse
+from components.settings_checks import NOT_JSON, load_json
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,10 +37,8 @@ def _decode(key: str, value: Any) -> Any:
     """
     is_list = isinstance(DEFAULTS.get(key, ("",))[0], list)
     if is_list and isinstance(value, str) and value[:1] in ("[", "{"):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
+        decoded = load_json(value)
+        return value if decoded is NOT_JSON else decoded  # not JSON: the settings say what is wrong
     return value
 
 

@@ -3,17 +3,18 @@ every problem reported as `<list>[<index>]: <key> <value> ...; fix: ...` (the ca
 
 from __future__ import annotations
 
-import json
+import difflib
 import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from components.secret import Secret
 from components.seed_files import Fail
-from components.settings_checks import show
+from components.settings_checks import DUPLICATE_KEY, DUPLICATE_KEY_PROBLEM, load_json, show
 
 NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?")  # a part of a Pulumi resource name
 SECRET_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")  # a key of a secret JSON config value
+_FIELD_NAME = re.compile(r"[A-Za-z]{1,30}")  # what a field name looks like (a key or token does not)
 
 
 class Entry:
@@ -75,15 +76,27 @@ def unique_names(kind: str, names: list[tuple[str, str]], fail: Fail) -> None:
         seen.setdefault(name, where)
 
 
+def unknown_secret_field(key: str, index: int, known: Iterable[str]) -> str:
+    """The problem with an unknown field of an object in a secret config value. The field is named
+    only when it reads like a field name (letters only); one with digits or signs may be a key or
+    token written where a name belongs (`{"AKIA...": "..."}`), so it is counted, not shown."""
+    known = list(known)
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.75)
+    fix = f"rename it to {close[0]}" if close else f"use only {', '.join(known)}, each naming its value"
+    if _FIELD_NAME.fullmatch(key):
+        return f"unknown field {key!r}; fix: {fix}"
+    return f"unknown field number {index} (not shown: it sits in a secret); fix: {fix}"
+
+
 def secret_json_object(secret: Secret | None, key: str, example: str,
                        fail: Callable[[str], None]) -> dict[str, Any]:
     """A secret config value holding a JSON object of names to objects; values are never shown."""
     if secret is None:
         return {}
-    try:
-        value = json.loads(secret.value)
-    except ValueError:
-        value = None
+    value = load_json(secret.value, unique_keys=True)
+    if value is DUPLICATE_KEY:
+        fail(DUPLICATE_KEY_PROBLEM)
+        return {}
     if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
         fail(f"must be a JSON object of names to objects (the value is not shown); fix: "
              f"`pulumi config set --secret labelstudio:{key} '{example}'`")

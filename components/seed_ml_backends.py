@@ -27,9 +27,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from components import ssrf
+from components.providers.common import is_latin1
 from components.secret import Secret
 from components.seed_files import Fail
-from components.settings_checks import http_url, is_local_host, show
+from components.settings_checks import http_url, is_local_host, show, show_url
 
 KEY = "mlBackends"
 PASSWORDS_KEY = "seedMlBackendPasswords"
@@ -98,7 +99,8 @@ def _link(entry: dict[Any, Any], source: str, bad: Fail) -> SeedMLBackendLink | 
         fail(f"title {show(title)} must be text of 1 to {TITLE_LENGTH} characters; fix: name the model")
         title = ""
     url = _url(entry.get("url"), fail)
-    description = entry.get("description") or ""
+    description = entry.get("description")
+    description = "" if description is None else description  # false or 0 is a mistake, not "none"
     if not isinstance(description, str):
         fail(f"description {show(description)} must be text; fix: quote it")
     interactive = entry.get("interactive", False)
@@ -107,9 +109,10 @@ def _link(entry: dict[Any, Any], source: str, bad: Fail) -> SeedMLBackendLink | 
     user, name = entry.get("basicAuthUser"), entry.get("basicAuthPasswordSecret")
     if (user is None) != (name is None):
         fail("basicAuthUser and basicAuthPasswordSecret go together; fix: give both (HTTP Basic auth) or neither")
-    if user is not None and (not isinstance(user, str) or not user or ":" in user or len(user) > NAME_LENGTH):
-        fail(f"basicAuthUser {show(user)} must be a user name of 1 to {NAME_LENGTH} characters without ':'; "
-             "fix: quote it or shorten it")
+    if user is not None and (not isinstance(user, str) or not user or ":" in user or len(user) > NAME_LENGTH
+                             or not is_latin1(user)):
+        fail(f"basicAuthUser {show(user)} must be a user name of 1 to {NAME_LENGTH} characters without ':', in "
+             "Latin-1 (HTTP Basic auth carries no other); fix: quote it or shorten it")
     if name is not None and (not isinstance(name, str) or not name.strip()):
         fail(f"basicAuthPasswordSecret {show(name)} must be a name; fix: e.g. basicAuthPasswordSecret: photos")
     extra = _extra_params(entry.get("extraParams"), fail)
@@ -127,7 +130,7 @@ def _url(value: Any, fail: Fail) -> str:
         return ""
     url, problem = http_url(value.strip(), EXAMPLE)
     if problem:
-        fail(f"url {show(value)} {problem}")
+        fail(f"url {show_url(value)} {problem}")
         return ""
     host = urlsplit(url).hostname or ""
     if is_local_host(host) or _banned_ip(host):
@@ -201,8 +204,10 @@ def _resolve(link: SeedMLBackendLink, *, stack_url: str, stack_enabled: bool,
     password = None
     if link.password_name:
         value = passwords.get(link.password_name)
-        if not isinstance(value, str) or not value:
-            found = "is missing from" if link.password_name not in passwords else "is not a non-empty text in"
+        if not isinstance(value, str) or not value or not is_latin1(value):
+            found = ("is missing from" if link.password_name not in passwords else
+                     "is not a non-empty text in" if not isinstance(value, str) or not value else
+                     "is not Latin-1 text (all HTTP Basic auth carries) in")
             fail(f"{link.source}: basicAuthPasswordSecret {show(link.password_name)} {found} the secret "
                  f"labelstudio:{PASSWORDS_KEY} (the value is not shown); fix: `pulumi config set --secret "
                  f"""labelstudio:{PASSWORDS_KEY} '{{"{link.password_name[:40]}": "<password>"}}'`""")

@@ -35,9 +35,9 @@ from urllib.parse import urlsplit
 
 from components import s3_names
 from components import settings_checks as checks
-from components.providers.storage_inputs import PRESIGN_TTL, TITLE_LENGTH, prefix_problem, regex_problem
+from components.providers.storage_inputs import PRESIGN_TTL, TITLE_LENGTH, key_has_blanks, prefix_problem, regex_problem
 from components.secret import Secret
-from components.seed_entries import SECRET_NAME, Entry, secret_json_object, unique_names
+from components.seed_entries import SECRET_NAME, Entry, secret_json_object, unique_names, unknown_secret_field
 from components.seed_files import Fail
 from components.settings_checks import show
 
@@ -89,15 +89,18 @@ def parse_storages(raw: list[dict[Any, Any]], fail: Fail) -> tuple[SeedStorage, 
 
 
 def _storage(e: Entry) -> SeedStorage | None:
+    """The entry, or None when its kind is wrong (its other fields are still checked: every problem
+    of the entry is reported at once)."""
     kind = e.raw.get("kind")
     if kind not in KINDS:
         e.bad(f"kind {show(kind)} must be import or export; fix: kind: import (tasks from the bucket) or "
               "kind: export (annotations to it)")
-        return None
-    other = {k: f"is for {'export' if kind == 'import' else 'import'} storages only" for k in
-             (_EXPORT if kind == "import" else _IMPORT)}
-    e.unknown_keys((*_COMMON, *(_IMPORT if kind == "import" else _EXPORT)), other)
-    name = e.name(kind)
+        e.unknown_keys((*_COMMON, *_IMPORT, *_EXPORT))
+    else:
+        other = {k: f"is for {'export' if kind == 'import' else 'import'} storages only" for k in
+                 (_EXPORT if kind == "import" else _IMPORT)}
+        e.unknown_keys((*_COMMON, *(_IMPORT if kind == "import" else _EXPORT)), other)
+    name = e.name(str(kind) if kind in KINDS else "storage")
     prefix = _prefix(e)
     bucket = e.text("bucket")
     if bucket and (problem := checks.bucket_problem(bucket)):
@@ -114,7 +117,7 @@ def _storage(e: Entry) -> SeedStorage | None:
     if problem:
         e.bad(f"fileFilter {show(file_filter)}: {problem.removeprefix('regex_filter ')}; fix: correct it")
     low, high = PRESIGN_TTL
-    return SeedStorage(
+    storage = SeedStorage(
         name=name, kind=str(kind), prefix=prefix, title=e.text("title", name, TITLE_LENGTH) or name,
         description=e.text("description"), bucket=bucket, region=region, endpoint=_endpoint(e),
         credentials=credentials, sync_on_create=e.boolean("syncOnCreate", False),
@@ -123,6 +126,7 @@ def _storage(e: Entry) -> SeedStorage | None:
         recursive=e.boolean("recursive", False), create_prefix=e.boolean("createPrefix", True),
         delete_objects=e.boolean("deleteObjects", False),
     )
+    return storage if kind in KINDS else None
 
 
 def _prefix(e: Entry) -> str:
@@ -139,9 +143,9 @@ def _endpoint(e: Entry) -> str:
     if not value:
         return ""
     url, problem = checks.http_url(value, "https://s3.eu-west-1.amazonaws.com")
-    host = urlsplit(url).hostname or ""
+    host = "" if problem else (urlsplit(url).hostname or "")  # urlsplit raises on what http_url refused
     if problem:
-        e.bad(f"endpoint {show(checks.redact_url(value))} {problem}")
+        e.bad(f"endpoint {checks.show_url(value)} {problem}")
     elif checks.is_local_host(host):
         e.bad(f"endpoint {show(url)}: inside its container Label Studio's localhost is itself; fix: a host name "
               "Label Studio reaches (or leave it out for the stack's media endpoint)")
@@ -160,12 +164,16 @@ def load_credentials(secret: Secret | None, fail: Callable[[str], None]) -> dict
             value = item.get(field)
             if (value is None and required) or (value is not None and (not isinstance(value, str) or not value)):
                 fail(f"{name}.{field} must be a non-empty string (the value is not shown); fix: set it")
+            elif isinstance(value, str) and key_has_blanks(value):
+                fail(f"{name}.{field} holds whitespace or control characters, which no S3 key has (a pasted line "
+                     "break?) (the value is not shown); fix: set it again without them")
             values[field] = Secret(value) if isinstance(value, str) and value else None
-        for key in sorted(set(item) - set(_CREDENTIAL_FIELDS), key=str):
-            fail(f"{name}: unknown field {show(key)}; fix: use {', '.join(_CREDENTIAL_FIELDS)}")
-        key_id, secret_key = values["accessKeyId"], values["secretAccessKey"]
-        if key_id is not None and secret_key is not None:
-            found[name] = StorageCredentials(key_id, secret_key, values["sessionToken"])
+        for index, key in enumerate(sorted(set(item) - set(_CREDENTIAL_FIELDS), key=str), start=1):
+            fail(f"{name}: {unknown_secret_field(key, index, _CREDENTIAL_FIELDS)}")
+        # a broken entry fails the settings anyway; kept, so storages naming it are not told it is missing
+        none = Secret("")
+        found[name] = StorageCredentials(values["accessKeyId"] or none, values["secretAccessKey"] or none,
+                                         values["sessionToken"])
     return found
 
 
@@ -247,3 +255,4 @@ def _imports_reading_exports(located: list[tuple[str, SeedStorage]], media: Medi
             if place(imp) == place(exp) and reads:
                 fail(f"{where}: imports from where {other} exports annotations, so exports would come back as "
                      "tasks; fix: give them prefixes apart, e.g. imports/... and exports/...")
+                break  # one export names the problem: n imports over n exports is not n*n messages

@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from components import settings_checks as checks
-from components.providers.webhook_inputs import actions_problems, headers_problems, url_problem
+from components.providers.webhook_inputs import actions_problems, headers_problems, ipv6_problem, url_problem
 from components.secret import Secret
 from components.seed_entries import SECRET_NAME, Entry, secret_json_object, unique_names
 from components.seed_files import Fail
@@ -54,7 +54,8 @@ def _webhook(e: Entry) -> SeedWebhook | None:
     e.unknown_keys(_KEYS)
     name = e.name("webhook")
     url = _url(e)
-    actions = e.raw.get("actions") or []
+    actions = e.raw.get("actions")
+    actions = [] if actions is None else actions  # only "none" means every action: false, '' or {} are mistakes
     for problem in actions_problems(actions):
         e.bad(f"{problem}; fix: list actions from Label Studio's webhook actions (or none for every action)")
     secret = e.raw.get("headersSecret")
@@ -79,7 +80,7 @@ def _url(e: Entry) -> str | None:
         return None
     problem = url_problem(value)
     host = "" if problem else (urlsplit(value).hostname or "")
-    shown = show(checks.redact_url(value))
+    shown = checks.show_url(value)
     if problem:
         e.bad(f"url {shown}: {problem.removeprefix('url ')}; fix: e.g. https://hooks.example.com/label-studio")
     elif checks.is_local_host(host):
@@ -88,6 +89,8 @@ def _url(e: Entry) -> str | None:
     elif checks.reserved_address(host):
         e.bad(f"url {shown} is a private or reserved address, which Label Studio's SSRF protection refuses "
               "(HTTP 403); fix: the receiver's public host name")
+    elif ipv6_problem(host):
+        e.bad(f"url {shown}: {str(ipv6_problem(host)).removeprefix('url ')}; fix: e.g. https://hooks.example.com/...")
     return value
 
 

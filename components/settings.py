@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
-import json
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -458,10 +457,10 @@ def _secret_names(r: _Reader, key: str, example: str) -> dict[str, Any]:
     secret = r.secret(key)  # reports a plain-text value itself
     if secret is None:
         return {}
-    try:
-        names = json.loads(secret.value)
-    except ValueError:
-        names = None
+    names = checks.load_json(secret.value, unique_keys=True)
+    if names is checks.DUPLICATE_KEY:
+        r.fail(key, checks.DUPLICATE_KEY_PROBLEM)
+        return {}
     if not isinstance(names, dict):
         r.fail(key, "must be a JSON object of names and passwords (the value is not shown); fix: "
                f"""`pulumi config set --secret {NAMESPACE}:{key} '{{"{example}": "<password>"}}'`""")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from components import s3_names
 from components import settings_checks as checks
 from components.settings_schema import Backup, Media, Postgres
 
@@ -36,18 +37,18 @@ def _cron_value(text: str, low: int, high: int, names: tuple[str, ...]) -> int |
 def _cron_field_problem(text: str, low: int, high: int, names: tuple[str, ...], any_mark: bool) -> str | None:
     for part in text.split(","):
         span, slash, step = part.partition("/")
-        if slash and not (step.isascii() and step.isdigit() and 0 < int(step) <= high):
-            return f"has step {step!r}; a step is a whole number from 1 to {high}"
+        if slash and not (step.isascii() and step.isdigit() and len(step) <= 2 and 0 < int(step) <= high):
+            return f"has step {checks.show(step)}; a step is a whole number from 1 to {high}"
         if span == "*" or (any_mark and span == "?"):
             continue
         first, dash, last = span.partition("-")
         start, end = _cron_value(first, low, high, names), _cron_value(last, low, high, names) if dash else 0
         if start is None or end is None:
             allowed = f"{low}-{high}" + (f" or {names[0]}-{names[-1]}" if names else "")
-            shown = repr(span) if span else "an empty item"
+            shown = checks.show(span) if span else "an empty item"
             return f"has {shown}; allowed: {allowed}, *, ranges a-b, lists a,b, steps /n"
         if dash and end < start:
-            return f"has the backwards range {span!r}"
+            return f"has the backwards range {checks.show(span)}"
     return None
 
 
@@ -65,13 +66,13 @@ def cron_problem(schedule: str) -> str | None:
 
 
 def prefix_problem(prefix: str) -> str | None:
+    """The S3 key prefix rule (components/s3_names.py), never empty, and without whitespace (the
+    backup scripts read `aws s3 ls` columns)."""
     if not prefix:
         return "is empty: the retention rule would expire the whole bucket"
-    if prefix.startswith("/") or prefix.endswith("/") or "//" in prefix:
-        return "must not start or end with '/' (keys would hold '//')"
-    if any(c.isspace() or ord(c) < 32 for c in prefix):
+    if any(c.isspace() for c in prefix):
         return "contains whitespace or control characters"
-    return None
+    return s3_names.prefix_problem(prefix)
 
 
 def _overlaps(prefix: str, folder: str) -> bool:

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
+import json
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from components import s3_names, ssrf
+from components.providers.common import url_error
 
 # Django's own host check (ALLOWED_HOSTS): anything else answers 400 "Invalid HTTP_HOST header".
 _URL_HOST = re.compile(r"[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?")
@@ -44,9 +46,42 @@ def show(value: object, limit: int = 80) -> str:
     return f"a {type(value).__name__}"
 
 
+NOT_JSON = object()  # load_json's answer for text that is not JSON
+DUPLICATE_KEY = object()  # ... for an object giving a key twice, when keys must be unique
+DUPLICATE_KEY_PROBLEM = ("gives a name or field twice, and JSON keeps only the last (the value is not shown); "
+                         "fix: give each once")
+
+
+class _DuplicateKeyError(ValueError):
+    pass
+
+
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    if len({key for key, _ in pairs}) != len(pairs):
+        raise _DuplicateKeyError
+    return dict(pairs)
+
+
+def load_json(text: str, *, unique_keys: bool = False) -> Any:
+    """`text` as JSON, or NOT_JSON (or DUPLICATE_KEY). Never raises: json refuses deep nesting with
+    RecursionError, which is not a ValueError (a traceback instead of a message, before this existed)."""
+    try:
+        return json.loads(text, object_pairs_hook=_unique if unique_keys else None)
+    except _DuplicateKeyError:
+        return DUPLICATE_KEY
+    except (ValueError, RecursionError):
+        return NOT_JSON
+
+
 def redact_url(value: str) -> str:
-    """`value` with any user:password@ part masked, for messages (never parses, never fails)."""
-    return re.sub(r"//[^/?#]*@", "//***@", value)
+    """`value` with any user:password@ part masked, for messages (never parses, never fails). Up to
+    the last '@' before a query: a password holding '/' or '@' is masked whole, a path may be too."""
+    return re.sub(r"//[^?#]*@", "//***@", value)
+
+
+def show_url(value: object) -> str:
+    """A URL for a message: shortened like any value, with its credentials masked."""
+    return show(redact_url(value) if isinstance(value, str) else value)
 
 
 def http_url(value: str, example: str) -> tuple[str, str | None]:
@@ -60,7 +95,7 @@ def http_url(value: str, example: str) -> tuple[str, str | None]:
         parts = urlsplit(value)
         port = parts.port
     except ValueError as err:  # bad port, unbalanced [IPv6]
-        return value, f"is not a valid URL ({err}); fix: e.g. {example}"
+        return value, f"is not a valid URL ({url_error(err)}); fix: e.g. {example}"
     scheme, host = parts.scheme.lower(), parts.hostname or ""
     if scheme not in _DEFAULT_PORTS or not host:
         return value, f"is not an http(s) URL; fix: e.g. {example}"

@@ -17,7 +17,9 @@ if TYPE_CHECKING:
     from components.settings import _Reader
 
 MONITORING_KEYS = ("monitoringEnabled", "monitoringLabels", "monitoringNamespace", "postgresExporterImage")
-_TOKEN = re.compile(r"[^\s]{6,200}")  # Label Studio applies a legacy token only if it is longer than 5
+# Label Studio applies a legacy token only if it is longer than 5; tokens (hex or JWT) are printable
+# ASCII, and anything else breaks the Authorization header and the env var it travels in.
+_TOKEN = re.compile(r"[!-~]{6,200}")
 
 
 def parse_monitoring(r: _Reader, image: str) -> Monitoring:
@@ -37,7 +39,8 @@ def parse_monitoring(r: _Reader, image: str) -> Monitoring:
 def admin_api_token(r: _Reader) -> Secret | None:
     token = r.secret("adminApiToken")  # reports a plain-text value itself
     if token is not None and not _TOKEN.fullmatch(token.value):
-        r.fail("adminApiToken", "is not an API token (6 to 200 characters, no spaces; the value is not shown); "
+        r.fail("adminApiToken", "is not an API token (6 to 200 printable ASCII characters, no spaces; the value "
+               "is not shown); "
                f"fix: `pulumi config set --secret {NAMESPACE}:adminApiToken <the token Label Studio shows>`")
     return token
 
@@ -51,6 +54,6 @@ def cross_checks(r: _Reader, platform: str, monitoring: Monitoring, ssl_mode: st
         r.fail("postgresSslMode", f"{ssl_mode!r} is not supported by the PostgreSQL exporter monitoring deploys "
                f"(lib/pq: {', '.join(EXPORTER_SSL_MODES)}); fix: use require or verify-full")
     if platform == "kubernetes" and not monitoring.enabled:
-        for key in ("monitoringLabels", "postgresExporterImage"):
+        for key in MONITORING_KEYS[1:]:
             if r.given(key) and r.raw.get(key) != []:
                 r.fail(key, "is only used with monitoringEnabled: true; fix: remove it or set monitoringEnabled: true")

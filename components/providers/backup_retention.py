@@ -25,7 +25,7 @@ from pulumi.dynamic import (
 )
 
 from components import s3_names
-from components.providers.common import as_int, is_known
+from components.providers.common import as_int, checkable, is_known
 from components.providers.logs import OperationLog
 from components.providers.media_bucket import bucket_client, endpoint_failures, wait_for_endpoint
 
@@ -71,15 +71,19 @@ def input_failures(news: Mapping[str, Any]) -> list[CheckFailure]:
     failures = [CheckFailure(key, f"{key} is required") for key in INPUTS[:5] if key not in news]
 
     def known(key: str) -> bool:
-        return key in news and is_known(news[key])
+        return checkable(news, key)
 
     failures.extend(endpoint_failures(news))
+    if known("region") and not (isinstance(news["region"], str) and s3_names.REGION.fullmatch(news["region"])):
+        failures.append(CheckFailure("region", "region must be a region name, e.g. eu-west-1"))
     if known("bucket") and not s3_names.bucket_ok(news["bucket"]):
         failures.append(CheckFailure("bucket", f"bucket must be {s3_names.BUCKET_RULE}"))
     prefix = news.get("prefix")
-    if known("prefix") and (not isinstance(prefix, str) or not prefix or prefix[0] == "/" or prefix[-1] == "/"):
-        failures.append(CheckFailure("prefix", "prefix must be a key prefix without a leading or trailing '/' "
-                                     "(an empty one would expire the whole bucket)"))
+    if known("prefix"):
+        problem = (s3_names.prefix_problem(prefix) if isinstance(prefix, str) and prefix else
+                   "must be a non-empty key prefix (an empty one would expire the whole bucket)")
+        if problem:
+            failures.append(CheckFailure("prefix", f"prefix {problem}"))
     days = as_int(news.get("days"))
     if known("days") and (days is None or days < 1):
         failures.append(CheckFailure("days", "days must be a whole number of at least 1"))

@@ -28,7 +28,7 @@ from pulumi.dynamic import (
 )
 
 from components import s3_names
-from components.providers.common import is_known, wait_until_answers
+from components.providers.common import checkable, is_known, url_problem, wait_until_answers
 from components.providers.logs import OperationLog
 from components.providers.s3 import s3_client
 
@@ -74,10 +74,10 @@ def grants_anonymous_access(policy: Mapping[str, Any]) -> bool:
 
 def origin_problem(origin: Any) -> str | None:
     if not isinstance(origin, str) or "*" in origin:
-        return f"{origin!r}: wildcards are refused; list each Label Studio origin"
-    parts = urlsplit(origin)
-    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
-        return f"{origin!r} is not an origin like https://labelstudio.example.com"
+        return f"{str(origin)[:80]!r}: wildcards are refused; list each Label Studio origin"
+    parts = urlsplit(origin) if url_problem(origin) is None else None
+    if parts is None or not parts.netloc or parts.path not in ("", "/"):
+        return f"{origin[:80]!r} is not an origin like https://labelstudio.example.com"
     return None
 
 
@@ -86,7 +86,7 @@ def input_failures(news: Mapping[str, Any]) -> list[CheckFailure]:
     failures: list[CheckFailure] = []
 
     def known(key: str) -> bool:
-        return key in news and is_known(news[key])
+        return checkable(news, key)
 
     for key in ("endpoint", "region", "bucket", "server_flavor", "cors_origins"):
         if key not in news:
@@ -114,9 +114,10 @@ def input_failures(news: Mapping[str, Any]) -> list[CheckFailure]:
 def endpoint_failures(news: Mapping[str, Any]) -> list[CheckFailure]:
     """The endpoint is an http(s) URL of an S3 API, or "" for AWS S3 in the region."""
     endpoint = news.get("endpoint")
-    if "endpoint" in news and is_known(endpoint) and endpoint != "" and (
-            urlsplit(str(endpoint)).scheme not in ("http", "https")):
-        return [CheckFailure("endpoint", "endpoint must be an http(s) URL of the S3 API, or empty for AWS S3")]
+    problem = url_problem(endpoint) if "endpoint" in news and checkable(news, "endpoint") and endpoint != "" else None
+    if problem:
+        return [CheckFailure("endpoint", f"endpoint must be an http(s) URL of the S3 API, or empty for AWS S3 "
+                                         f"(endpoint {problem})")]
     return []
 
 

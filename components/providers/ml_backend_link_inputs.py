@@ -9,7 +9,8 @@ from urllib.parse import urlsplit
 
 from pulumi.dynamic import CheckFailure
 
-from components.providers.common import as_int, is_known
+from components.providers.common import as_int, checkable, connection_failures, is_known, is_latin1
+from components.providers.common import url_problem as common_url_problem
 
 CONNECTION = ("api_url", "api_token", "health_timeout_seconds", "backend_wait_seconds")
 # A new server, project or backend URL is a new link: Label Studio makes the link's webhook to
@@ -26,24 +27,23 @@ TIMEOUT_RANGE = (1, 3600)
 def input_failures(news: Mapping[str, Any]) -> list[CheckFailure]:
     """Every problem with the inputs at once; unknown (preview) values are skipped. Messages never
     quote a token or password."""
-    failures: list[CheckFailure] = []
+    failures = connection_failures(news, url_problem)
 
     def known(key: str) -> bool:
-        return news.get(key) is not None and is_known(news[key])
+        return checkable(news, key)
 
     def text(key: str) -> str | None:
         value = news.get(key)
         return value if known(key) and isinstance(value, str) else None
 
-    for key in ("api_url", "api_token", "project_id", "url", "title"):
+    for key in ("project_id", "url", "title"):
         if key not in news or news[key] is None:
             failures.append(CheckFailure(key, f"{key} is required"))
         elif known(key) and key != "project_id" and (not isinstance(news[key], str) or not news[key]):
             failures.append(CheckFailure(key, f"{key} must be a non-empty string"))
-    for key in ("api_url", "url"):
-        value = text(key)
-        if value and url_problem(value):
-            failures.append(CheckFailure(key, f"{key} {url_problem(value)}"))
+    url = text("url")
+    if url and url_problem(url):
+        failures.append(CheckFailure("url", f"url {url_problem(url)}"))
     if known("project_id") and (as_int(news["project_id"]) or 0) < 1:
         failures.append(CheckFailure("project_id", "project_id must be a Label Studio project id (whole, >= 1)"))
     title = text("title")
@@ -55,6 +55,10 @@ def input_failures(news: Mapping[str, Any]) -> list[CheckFailure]:
     user = text("basic_auth_user")
     if user and ":" in user:
         failures.append(CheckFailure("basic_auth_user", "basic_auth_user must not contain ':'"))
+    for key in ("basic_auth_user", "basic_auth_pass"):
+        if text(key) and not is_latin1(str(text(key))):
+            failures.append(CheckFailure(key, f"{key} must be Latin-1 text: HTTP Basic auth carries no other "
+                                              "(the value is not shown)"))
     if is_known(news.get("basic_auth_user")) and is_known(news.get("basic_auth_pass")) \
             and bool(news.get("basic_auth_user")) != bool(news.get("basic_auth_pass")):
         failures.append(CheckFailure("basic_auth_pass", "basic_auth_user and basic_auth_pass go together: "
@@ -63,18 +67,18 @@ def input_failures(news: Mapping[str, Any]) -> list[CheckFailure]:
         failures.append(CheckFailure("is_interactive", "is_interactive must be true or false"))
     if known("extra_params") and not isinstance(news["extra_params"], dict):
         failures.append(CheckFailure("extra_params", "extra_params must be a mapping (sent to the backend as JSON)"))
-    for key in ("health_timeout_seconds", "backend_wait_seconds"):
-        if known(key):
-            seconds, (low, high) = as_int(news[key]), TIMEOUT_RANGE
-            if seconds is None or not low <= seconds <= high:
-                failures.append(CheckFailure(key, f"{key} must be {low} to {high}"))
+    if known("backend_wait_seconds"):
+        seconds, (low, high) = as_int(news["backend_wait_seconds"]), TIMEOUT_RANGE
+        if seconds is None or not low <= seconds <= high:
+            failures.append(CheckFailure("backend_wait_seconds", f"backend_wait_seconds must be {low} to {high}"))
     return failures
 
 
 def url_problem(url: str) -> str | None:
+    problem = common_url_problem(url)
+    if problem:
+        return problem
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return "must be an http:// or https:// URL"
     if "@" in parts.netloc or parts.query or parts.fragment:
         return "must not hold credentials, a query or a fragment (use basic_auth_user and basic_auth_pass)"
     return None

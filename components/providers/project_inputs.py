@@ -10,7 +10,7 @@ from typing import Any
 from pulumi.dynamic import CheckFailure
 
 from components.label_config import problems as label_config_problems
-from components.providers.common import as_int, is_known
+from components.providers.common import as_int, checkable, connection_failures, is_known
 
 SAMPLING = ("Sequential sampling", "Uniform sampling", "Uncertainty sampling")
 QUALITY_TYPES: dict[str, type] = {
@@ -61,18 +61,16 @@ def quality_problems(quality: Any) -> list[str]:
 
 def input_failures(news: Mapping[str, Any]) -> list[CheckFailure]:
     """Every problem with the inputs at once; unknown (preview) values are skipped."""
-    failures: list[CheckFailure] = []
+    failures = connection_failures(news)
 
     def known(key: str) -> bool:
-        return key in news and is_known(news[key]) and news[key] is not None
+        return checkable(news, key)
 
-    for key in ("api_url", "api_token", "title", "label_config"):
-        if key not in news:
+    for key in ("title", "label_config"):
+        if news.get(key) is None:
             failures.append(CheckFailure(key, f"{key} is required"))
         elif known(key) and (not isinstance(news[key], str) or not news[key]):
             failures.append(CheckFailure(key, f"{key} must be a non-empty string"))
-    if known("api_url") and not str(news["api_url"]).startswith(("http://", "https://")):
-        failures.append(CheckFailure("api_url", "api_url must start with http:// or https://"))
     if known("title") and isinstance(news["title"], str):
         low, high = TITLE_LENGTH
         if not low <= len(news["title"]) <= high:
@@ -88,10 +86,6 @@ def input_failures(news: Mapping[str, Any]) -> list[CheckFailure]:
     if known("label_config") and isinstance(news["label_config"], str):
         failures.extend(CheckFailure("label_config", f"label_config {p}")
                         for p in label_config_problems(news["label_config"]))
-    if known("health_timeout_seconds"):
-        timeout = as_int(news["health_timeout_seconds"])
-        if timeout is None or not 1 <= timeout <= 3600:
-            failures.append(CheckFailure("health_timeout_seconds", "health_timeout_seconds must be 1 to 3600"))
     quality = news.get("quality")
     if quality is not None and (isinstance(quality, dict) or is_known(quality)):  # known keys are checked
         failures.extend(CheckFailure("quality", p) for p in quality_problems(quality))

@@ -14,7 +14,7 @@ from typing import Any
 from pulumi.dynamic import CheckFailure
 
 from components import s3_names
-from components.providers.common import as_int, is_known
+from components.providers.common import as_int, checkable, connection_failures, is_known, url_problem
 
 KINDS = ("import", "export")
 CONNECTION = ("api_url", "api_token", "health_timeout_seconds")
@@ -31,29 +31,29 @@ DEFAULTS: dict[str, Any] = {"use_blob_urls": False, "presign": True, "presign_tt
                             "can_delete_objects": False}  # Label Studio's own
 PRESIGN_TTL = (1, 10080)  # minutes: SigV4 presigned URLs last at most 7 days
 TITLE_LENGTH = 256  # Label Studio's column
-PREFIX_BYTES = 1000  # S3 keys are at most 1024 bytes; room for the object names under the prefix
 _BOOLS = ("use_blob_urls", "presign", "recursive_scan", "can_delete_objects", "sync_on_create", "create_prefix")
 
 
 def prefix_problem(prefix: str) -> str | None:
-    """Why a (normalised) prefix cannot be used; None when it can."""
-    if prefix != prefix.strip("/"):
-        return "prefix must not start or end with '/' (keys would hold '//')"
-    if "//" in prefix:
-        return "prefix holds '//', which makes an empty path segment in every key"
-    if any(ord(c) < 32 or ord(c) == 127 for c in prefix):
-        return "prefix holds control characters"
-    if len(prefix.encode()) > PREFIX_BYTES:
-        return f"prefix is longer than {PREFIX_BYTES} bytes (S3 keys are at most 1024)"
-    return None
+    """Why a (normalised) prefix cannot be used; None when it can ('' is the whole bucket)."""
+    problem = s3_names.prefix_problem(prefix)
+    return f"prefix {problem}" if problem else None
+
+
+def key_has_blanks(value: str) -> bool:
+    """An S3 access key, secret key or session token holds no whitespace or control characters: a
+    pasted line break would fail every request Label Studio signs with it."""
+    return any(c.isspace() or not c.isprintable() for c in value)
 
 
 def regex_problem(pattern: str) -> str | None:
     """Label Studio compiles the filter with Python's `re` only when it syncs: check it now."""
     try:
         re.compile(pattern)
-    except re.error as error:
+    except (re.error, OverflowError) as error:  # OverflowError: a{99999999999}
         return f"regex_filter is not a valid regular expression ({error})"
+    except RecursionError:
+        return "regex_filter is not a valid regular expression (it nests groups too deeply)"
     return None
 
 
@@ -64,29 +64,30 @@ def fields_of(kind: str) -> tuple[str, ...]:
 
 def input_failures(news: Mapping[str, Any]) -> list[CheckFailure]:
     """Every problem at once; values unknown during preview are skipped."""
-    failures: list[CheckFailure] = []
+    failures = connection_failures(news)
 
     def known(key: str) -> bool:
-        return news.get(key) is not None and is_known(news[key])
+        return checkable(news, key)
 
     def fail(key: str, reason: str) -> None:
         failures.append(CheckFailure(key, reason))
 
-    for key in ("api_url", "api_token", "project_id", "kind", "bucket"):
+    for key in ("project_id", "kind", "bucket"):
         if news.get(key) is None:
             fail(key, f"{key} is required")
-    if known("api_url") and not str(news["api_url"]).startswith(("http://", "https://")):
-        fail("api_url", "api_url must start with http:// or https://")
     if known("project_id") and (as_int(news["project_id"]) or 0) < 1:
         fail("project_id", "project_id must be the id of a Label Studio project (a whole number >= 1)")
     kind = news.get("kind")
     if known("kind") and kind not in KINDS:
         fail("kind", f"kind must be one of {', '.join(KINDS)}, got {str(kind)[:20]!r}")
-    for key in (*TEXTS, "regex_filter", "admin_endpoint"):
+    for key in (*TEXTS, "regex_filter", "admin_endpoint", *CREDENTIALS):
         if known(key) and not isinstance(news[key], str):
-            fail(key, f"{key} must be a string")
+            fail(key, f"{key} must be a string")  # never shown: it may be a credential
     if known("bucket") and isinstance(news["bucket"], str) and not s3_names.bucket_ok(news["bucket"]):
         fail("bucket", f"bucket must be {s3_names.BUCKET_RULE}")
+    region = news.get("region_name")
+    if known("region_name") and isinstance(region, str) and region and not s3_names.REGION.fullmatch(region):
+        fail("region_name", "region_name must be a region name, e.g. eu-west-1 (or empty: the endpoint's default)")
     if known("prefix") and isinstance(news["prefix"], str):
         problem = prefix_problem(news["prefix"])
         if problem:
@@ -94,8 +95,8 @@ def input_failures(news: Mapping[str, Any]) -> list[CheckFailure]:
     if known("title") and isinstance(news["title"], str) and len(news["title"]) > TITLE_LENGTH:
         fail("title", f"title must be at most {TITLE_LENGTH} characters")
     for key in ("s3_endpoint", "admin_endpoint"):
-        if known(key) and isinstance(news[key], str) and news[key] and not news[key].startswith(("http://", "https://")):
-            fail(key, f"{key} must be an http(s) URL, or empty for AWS S3")
+        if known(key) and isinstance(news[key], str) and news[key] and url_problem(news[key]):
+            fail(key, f"{key} must be an http(s) URL, or empty for AWS S3 ({key} {url_problem(news[key])})")
     if known("regex_filter") and isinstance(news["regex_filter"], str):
         problem = regex_problem(news["regex_filter"])
         if problem:
@@ -108,10 +109,9 @@ def input_failures(news: Mapping[str, Any]) -> list[CheckFailure]:
         ttl = as_int(news["presign_ttl"])
         if ttl is None or not low <= ttl <= high:
             fail("presign_ttl", f"presign_ttl must be {low} to {high} minutes (S3 presigned URLs last at most 7 days)")
-    if known("health_timeout_seconds"):
-        timeout = as_int(news["health_timeout_seconds"])
-        if timeout is None or not 1 <= timeout <= 3600:
-            fail("health_timeout_seconds", "health_timeout_seconds must be 1 to 3600")
+    for key in CREDENTIALS:
+        if known(key) and isinstance(news[key], str) and key_has_blanks(news[key]):
+            fail(key, f"{key} holds whitespace or control characters, which no S3 key has (the value is not shown)")
     if bool(news.get("access_key_id")) != bool(news.get("secret_access_key")):
         fail("secret_access_key", "give both access_key_id and secret_access_key, or neither (Label Studio "
                                   "then uses its own ambient credentials); the values are not shown")

@@ -33,7 +33,7 @@ from pulumi.dynamic import (
 )
 
 from components.providers.api import MAX_ATTEMPTS, RETRY_STATUSES, LabelStudioApi, LabelStudioError
-from components.providers.common import as_int, is_known
+from components.providers.common import checkable, connection_failures, is_known
 
 RESOURCE = "labelstudio:User"
 PROFILE = ("username", "first_name", "last_name")  # updated in place
@@ -47,18 +47,15 @@ _ITEM = re.compile(r"<li>\s*(.*?)\s*</li>", re.DOTALL)
 
 
 def input_failures(news: Mapping[str, Any]) -> list[CheckFailure]:
-    failures: list[CheckFailure] = []
+    failures = connection_failures(news)
 
     def known(key: str) -> bool:
-        return news.get(key) is not None and is_known(news[key])
+        return checkable(news, key)
 
-    for key in ("api_url", "api_token", "email"):
-        if key not in news:
-            failures.append(CheckFailure(key, f"{key} is required"))
-        elif known(key) and (not isinstance(news[key], str) or not news[key]):
-            failures.append(CheckFailure(key, f"{key} must be a non-empty string"))
-    if known("api_url") and not str(news["api_url"]).startswith(("http://", "https://")):
-        failures.append(CheckFailure("api_url", "api_url must start with http:// or https://"))
+    if news.get("email") is None:
+        failures.append(CheckFailure("email", "email is required"))
+    elif known("email") and (not isinstance(news["email"], str) or not news["email"]):
+        failures.append(CheckFailure("email", "email must be a non-empty string"))
     if known("email") and isinstance(news["email"], str) and not EMAIL.fullmatch(news["email"]):
         failures.append(CheckFailure("email", "email must look like name@example.com"))
     for key in PROFILE:
@@ -69,10 +66,6 @@ def input_failures(news: Mapping[str, Any]) -> list[CheckFailure]:
         if not isinstance(news["password"], str) or not low <= len(news["password"]) <= high:
             failures.append(CheckFailure("password", f"password must be {low} to {high} characters long "
                                                      "(Label Studio's rule); the value is not shown"))
-    if known("health_timeout_seconds"):
-        timeout = as_int(news["health_timeout_seconds"])
-        if timeout is None or not 1 <= timeout <= 3600:
-            failures.append(CheckFailure("health_timeout_seconds", "health_timeout_seconds must be 1 to 3600"))
     return failures
 
 

@@ -15,14 +15,16 @@ Facts from Label Studio 1.23.2 (webhooks/models.py, serializers.py, api.py; meas
 
 from __future__ import annotations
 
+import ipaddress
 import re
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 from pulumi.dynamic import CheckFailure
 
-from components.providers.common import as_int, is_known
+from components.providers.common import as_int, checkable, connection_failures, is_known, is_latin1, url_error
 
 ACTIONS = ("PROJECT_CREATED", "PROJECT_UPDATED", "PROJECT_DELETED", "TASKS_CREATED", "TASKS_DELETED",
            "ANNOTATION_CREATED", "ANNOTATIONS_CREATED", "ANNOTATION_UPDATED", "ANNOTATIONS_DELETED",
@@ -33,6 +35,12 @@ HEADER_NAME = re.compile(r"[a-zA-Z0-9_-]+")
 MAX_HEADERS = 10
 HEADER_VALUE_LENGTH = 4096
 URL_LENGTH = 2048
+# The hosts Label Studio's URLField (Django's URL validator) takes: a dotted IPv4 address, an [IPv6]
+# address, localhost, or a DNS name of two or more labels whose last one is letters (or punycode).
+# Anything else, such as a single-label service name or an '_', is refused with 400 "Enter a valid URL".
+_LABEL = "(?!-)[a-z0-9\u00a1-\uffff-]{1,63}(?<!-)"
+_TOP_LABEL = "(?!-)(?:[a-z\u00a1-\uffff-]{2,63}|xn--[a-z0-9]{1,59})(?<!-)"
+_HOST = re.compile(rf"(?:{_LABEL}\.)+{_TOP_LABEL}\.?|localhost")
 CONNECTION = ("api_url", "api_token", "health_timeout_seconds")
 API_INPUTS = ("url", "actions", "headers", "send_payload", "is_active")  # a change needs a PATCH
 REPLACES = ("api_url", "project_id")  # the project is read-only once created
@@ -49,11 +57,35 @@ def url_problem(url: str) -> str | None:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises on a bad port
     except ValueError as error:
-        return f"url is not a valid URL ({error})"
+        return f"url is not a valid URL ({url_error(error)})"
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return "url must be an http(s) URL with a host, e.g. https://hooks.example.com/label-studio"
     if "@" in parts.netloc:
         return "url holds credentials, which would sit in plain state; give them as a secret header instead"
+    return _host_problem(parts.hostname)
+
+
+def _host_problem(host: str) -> str | None:
+    if ":" in host:  # an [IPv6] address: urlsplit checked its form
+        return "url host has a zone index ('%...'), which Label Studio refuses" if "%" in host else None
+    if re.fullmatch(r"[0-9.]+", host):
+        try:
+            ipaddress.IPv4Address(host)
+        except ValueError:
+            return f"url host {host[:40]!r} is not an IPv4 address (four numbers 0-255, no leading zeros)"
+        return None
+    if len(host) > 253 or not _HOST.fullmatch(host):
+        return (f"url host {host[:80]!r} is not a host name Label Studio accepts: a DNS name with a dot and a "
+                "last label of letters, e.g. hooks.example.com (a single-label service name is refused)")
+    return None
+
+
+def ipv6_problem(host: str) -> str | None:
+    """Label Studio's SSRF protection (on in this stack) resolves a webhook's host with
+    socket.gethostbyname, which knows IPv4 only: an IPv6 address is refused, never resolved."""
+    if ":" in host:
+        return ("url host is an IPv6 address, which Label Studio's SSRF check cannot resolve (IPv4 only); "
+                "give a host name with an IPv4 address")
     return None
 
 
@@ -69,10 +101,20 @@ def actions_problems(actions: Any) -> list[str]:
         elif action not in ACTIONS:
             problems.append(f"action {str(action)[:40]!r} is not one Label Studio 1.23.2 knows; use "
                             f"{', '.join(PROJECT_ACTIONS)}")
-    duplicates = sorted({str(a) for a in actions if is_known(a) and list(actions).count(a) > 1})
+    counts = Counter(a for a in actions if isinstance(a, str) and is_known(a))  # linear: lists can be long
+    duplicates = sorted(a for a, n in counts.items() if n > 1)
     if duplicates:
         problems.append(f"actions lists {', '.join(duplicates)} more than once")
     return problems
+
+
+def header_label(name: str) -> str:
+    """A header name for a message, quoted and shortened. A name holding ':' or '=' is a header line
+    written as a name (`Authorization: Bearer <token>`): only the part before it is shown."""
+    head = re.split(r"[:=]", name, maxsplit=1)[0]
+    if head != name:
+        return f"{head[:40]!r} (followed by {name[len(head)]!r} and a value, not shown)"
+    return repr(name[:40])
 
 
 def headers_problems(headers: Any) -> list[str]:
@@ -82,54 +124,59 @@ def headers_problems(headers: Any) -> list[str]:
     problems = []
     if len(headers) > MAX_HEADERS:
         problems.append(f"headers holds {len(headers)} headers; Label Studio keeps at most {MAX_HEADERS}")
+    names = Counter(str(name).lower() for name in headers if HEADER_NAME.fullmatch(str(name)))
+    for name in sorted(n for n, count in names.items() if count > 1):  # requests keeps the last one only
+        problems.append(f"header {name[:40]} is given more than once (header names ignore case), and only one "
+                        "would be sent")
     for name, value in headers.items():
-        shown = str(name)[:40]
-        if not HEADER_NAME.fullmatch(str(name)):
-            problems.append(f"header name {shown!r} may hold only letters, digits, '-' and '_'")
+        valid = HEADER_NAME.fullmatch(str(name))
+        label = str(name)[:40] if valid else header_label(str(name))
+        if not valid:
+            problems.append(f"header name {label} may hold only letters, digits, '-' and '_'")
         if not is_known(value):
             continue
         if not isinstance(value, str):
-            problems.append(f"header {shown} must have a text value")
+            problems.append(f"header {label} must have a text value")
         elif any(c in value for c in "\r\n\x00"):
-            problems.append(f"header {shown} holds a line break or NUL, so every delivery would fail "
+            problems.append(f"header {label} holds a line break or NUL, so every delivery would fail "
                             "(the value is not shown)")
+        elif value[:1].isspace():  # requests refuses it, and Label Studio logs the refusal with the value
+            problems.append(f"header {label} starts with whitespace, which Label Studio's HTTP client refuses, "
+                            "so every delivery would fail (the value is not shown)")
+        elif not is_latin1(value):
+            problems.append(f"header {label} holds characters outside Latin-1, which an HTTP header cannot "
+                            "carry, so every delivery would fail (the value is not shown)")
         elif len(value) > HEADER_VALUE_LENGTH:
-            problems.append(f"header {shown} is longer than {HEADER_VALUE_LENGTH} characters")
+            problems.append(f"header {label} is longer than {HEADER_VALUE_LENGTH} characters")
     return problems
 
 
 def input_failures(news: Mapping[str, Any]) -> list[CheckFailure]:
     """Every problem at once; values unknown during preview are skipped."""
-    failures: list[CheckFailure] = []
+    failures = connection_failures(news)
 
     def known(key: str) -> bool:
-        return news.get(key) is not None and is_known(news[key])
+        return checkable(news, key)
 
-    for key in ("api_url", "api_token", "url"):
-        if news.get(key) is None:
-            failures.append(CheckFailure(key, f"{key} is required"))
+    if news.get("url") is None:
+        failures.append(CheckFailure("url", "url is required"))
     if news.get("project_id") is None:
         failures.append(CheckFailure("project_id", "project_id is required: Label Studio 1.23.2 refuses "
                                                    "organization-level webhooks over its API (404 Project not found)"))
     elif known("project_id") and (as_int(news["project_id"]) or 0) < 1:
         failures.append(CheckFailure("project_id", "project_id must be the id of a Label Studio project"))
-    if known("api_url") and not str(news["api_url"]).startswith(("http://", "https://")):
-        failures.append(CheckFailure("api_url", "api_url must start with http:// or https://"))
     if known("url"):
         problem = url_problem(news["url"]) if isinstance(news["url"], str) else "url must be a string"
+        problem = problem or ipv6_problem(urlsplit(news["url"]).hostname or "")
         if problem:
             failures.append(CheckFailure("url", problem))
     if known("actions"):
         failures.extend(CheckFailure("actions", p) for p in actions_problems(news["actions"]))
-    if known("headers") or isinstance(news.get("headers"), Mapping):
+    if known("headers"):
         failures.extend(CheckFailure("headers", p) for p in headers_problems(news["headers"]))
     for key in ("send_payload", "is_active"):
         if known(key) and not isinstance(news[key], bool):
             failures.append(CheckFailure(key, f"{key} must be true or false"))
-    if known("health_timeout_seconds"):
-        timeout = as_int(news["health_timeout_seconds"])
-        if timeout is None or not 1 <= timeout <= 3600:
-            failures.append(CheckFailure("health_timeout_seconds", "health_timeout_seconds must be 1 to 3600"))
     return failures
 
 
