@@ -71,7 +71,7 @@ def load_links(doc: Mapping[Any, Any], where: str, fail: Fail) -> tuple[SeedMLBa
     if raw is None:
         return ()
     if not isinstance(raw, list) or not all(isinstance(e, dict) for e in raw):
-        fail(f"{KEY} {show(raw)} must be a list of mappings; fix: write one `- title: ...` entry per backend")
+        fail(f"{KEY} must be a list of mappings, not {show(raw)}; fix: write one `- title: ...` entry per backend")
         return ()
     links = [_link(entry, f"{where} {KEY}[{i}]", _prefixed(fail, f"{KEY}[{i}]: ")) for i, entry in enumerate(raw)]
     return tuple(link for link in links if link is not None)

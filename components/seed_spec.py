@@ -138,7 +138,7 @@ def _entries(doc: dict[Any, Any], key: str, parse: Any, fail: Fail) -> tuple[Any
     if raw is None:
         return ()
     if not isinstance(raw, list) or not all(isinstance(e, dict) for e in raw):
-        fail(f"{key} {show(raw)} must be a list of mappings; fix: write one `- key: value` entry per item")
+        fail(f"{key} must be a list of mappings, not {show(raw)}; fix: write one `- key: value` entry per item")
         return ()
     return tuple(parse(raw, fail))
 

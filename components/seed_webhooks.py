@@ -57,7 +57,7 @@ def _webhook(e: Entry) -> SeedWebhook | None:
     actions = e.raw.get("actions")
     actions = [] if actions is None else actions  # only "none" means every action: false, '' or {} are mistakes
     for problem in actions_problems(actions):
-        e.bad(f"{problem}; fix: list actions from Label Studio's webhook actions (or none for every action)")
+        e.bad(f"{problem}; fix: list each action once, from those Label Studio knows (or none for every action)")
     secret = e.raw.get("headersSecret")
     if secret is not None and (not isinstance(secret, str) or not SECRET_NAME.fullmatch(secret)):
         e.bad(f"headersSecret {show(secret)} must name headers in labelstudio:{HEADERS_KEY}; fix: e.g. "

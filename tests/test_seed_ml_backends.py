@@ -61,7 +61,7 @@ def test_every_field_reaches_the_settings_and_the_password_stays_secret(tmp_path
 
 
 @pytest.mark.parametrize(("links", "fragment"), [
-    ("  - url\n", "mlBackends a list must be a list of mappings; fix:"),
+    ("  - url\n", "mlBackends must be a list of mappings, not a list; fix:"),
     ("  - {title: M, model: yolo}\n", "mlBackends[0]: unknown key 'model'; fix: use basicAuthPasswordSecret, basicAuthUser,"),
     ("  - {url: 'https://m.example.com'}\n", "mlBackends[0]: title None must be text of 1 to 200 characters; fix: name the model"),
     ("  - {title: '  '}\n", "mlBackends[0]: title '  ' must be text of 1 to 200 characters"),

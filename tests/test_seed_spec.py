@@ -48,8 +48,8 @@ def test_the_new_project_fields_reach_the_settings(tmp_path: Path) -> None:
     ("color: blue\n", "p/a.yaml: color 'blue' is not a colour; fix: write #RRGGBB"),
     ("allowDeleteWithAnnotations: 'yes'\n", "p/a.yaml: allowDeleteWithAnnotations 'yes' must be true or false"),
     ("instructions: [a]\n", "p/a.yaml: instructions a list must be text; fix: quote it"),
-    ("storages: {kind: s3}\n", "p/a.yaml: storages a dict must be a list of mappings"),
-    ("mlBackends: [url]\n", "p/a.yaml: mlBackends a list must be a list of mappings"),
+    ("storages: {kind: s3}\n", "p/a.yaml: storages must be a list of mappings, not a dict"),
+    ("mlBackends: [url]\n", "p/a.yaml: mlBackends must be a list of mappings, not a list"),
 ])
 def test_bad_project_fields(tmp_path: Path, text: str, fragment: str) -> None:
     base = repo(tmp_path, {"p/a.yaml": "title: Good title\nlabelConfigFile: ../cfg/ok.xml\n" + text})
@@ -266,7 +266,7 @@ WEBHOOK_CASES = [
     ("webhooks:\n  - {url: 'https://hooks.example.com', actions: [PROJECT_CREATED]}\n",
      "webhooks[0]: action PROJECT_CREATED is organization-only and Label Studio refuses it on a project webhook"),
     ("webhooks:\n  - {url: 'https://hooks.example.com', actions: [annotation_created]}\n",
-     "action 'annotation_created' is not one Label Studio 1.23.2 knows; use PROJECT_UPDATED, TASKS_CREATED"),
+     "action 'annotation_created' is not one Label Studio 1.23.2 knows (PROJECT_UPDATED, TASKS_CREATED"),
     ("webhooks:\n  - {url: 'https://hooks.example.com', actions: ANNOTATION_CREATED}\n", "actions must be a list"),
     ("webhooks:\n  - {url: 'https://hooks.example.com', actions: [TASKS_CREATED, TASKS_CREATED]}\n",
      "actions lists TASKS_CREATED more than once"),
@@ -284,7 +284,7 @@ WEBHOOK_CASES = [
     ("webhooks:\n  - {url: 42}\n", "webhooks[0]: url 42 is required text"),
     ("webhooks:\n  - {url: 'https://hooks.example.com', name: QA_Bot}\n", "name 'QA_Bot' must be 1-40 lower-case"),
     ("webhooks:\n  - {url: 'https://hooks.example.com', actions: [7]}\n", "action '7' is not one Label Studio"),
-    ("webhooks: [url]\n", "webhooks a list must be a list of mappings"),
+    ("webhooks: [url]\n", "webhooks must be a list of mappings, not a list"),
 ]
 
 

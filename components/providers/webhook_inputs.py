@@ -59,7 +59,7 @@ def url_problem(url: str) -> str | None:
     except ValueError as error:
         return f"url is not a valid URL ({url_error(error)})"
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        return "url must be an http(s) URL with a host, e.g. https://hooks.example.com/label-studio"
+        return "url must be an http(s) URL with a host"
     if "@" in parts.netloc:
         return "url holds credentials, which would sit in plain state; give them as a secret header instead"
     return _host_problem(parts.hostname)
@@ -99,8 +99,8 @@ def actions_problems(actions: Any) -> list[str]:
         if action in ORGANIZATION_ONLY:
             problems.append(f"action {action} is organization-only and Label Studio refuses it on a project webhook")
         elif action not in ACTIONS:
-            problems.append(f"action {str(action)[:40]!r} is not one Label Studio 1.23.2 knows; use "
-                            f"{', '.join(PROJECT_ACTIONS)}")
+            problems.append(f"action {str(action)[:40]!r} is not one Label Studio 1.23.2 knows "
+                            f"({', '.join(PROJECT_ACTIONS)})")
     counts = Counter(a for a in actions if isinstance(a, str) and is_known(a))  # linear: lists can be long
     duplicates = sorted(a for a, n in counts.items() if n > 1)
     if duplicates:
