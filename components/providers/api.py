@@ -27,9 +27,10 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import requests
+if TYPE_CHECKING:
+    import requests
 
 from components.providers.common import as_int
 from components.providers.logs import OperationLog, safe_url
@@ -66,6 +67,7 @@ def is_jwt(token: str) -> bool:
 
 def _never_sent(error: requests.RequestException) -> bool:
     """True when the request cannot have reached the server (refused or timed out connecting)."""
+    import requests  # imported when used: a plan declares resources and never calls HTTP
     if isinstance(error, requests.ConnectTimeout):
         return True
     text = repr(error)
@@ -78,6 +80,7 @@ class LabelStudioApi:
 
     def __init__(self, url: str, token: str, log: OperationLog, *,
                  health_timeout: float = DEFAULT_HEALTH_TIMEOUT) -> None:
+        import requests  # imported when used: a plan declares resources and never calls HTTP
         self.base = url.rstrip("/")
         self.log = log
         self.health_timeout = health_timeout
@@ -137,6 +140,7 @@ class LabelStudioApi:
     def _with_retries(self, method: str, path: str, body: Any, params: Mapping[str, Any] | None, *,
                       repeatable: bool, finder: Finder | None = None,
                       ) -> tuple[requests.Response | None, dict[str, Any] | None]:
+        import requests  # imported when used: a plan declares resources and never calls HTTP
         delay, last = FIRST_DELAY, ""
         for attempt in range(1, MAX_ATTEMPTS + 1):
             sent = time.monotonic()
@@ -193,6 +197,7 @@ class LabelStudioApi:
 
     def _raw(self, method: str, path: str, *, attempt: int = 1, timeout: float = CALL_TIMEOUT,
              session: requests.Session | None = None, **kwargs: Any) -> requests.Response:
+        import requests  # imported when used: a plan declares resources and never calls HTTP
         started = time.monotonic()
         self.calls += 1
         try:
@@ -212,6 +217,7 @@ class LabelStudioApi:
 
     def _refresh(self) -> str:
         """Trade the personal access token (a refresh JWT) for a short-lived access token."""
+        import requests  # imported when used: a plan declares resources and never calls HTTP
         delay = FIRST_DELAY
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
@@ -254,6 +260,7 @@ class LabelStudioApi:
     def wait_healthy(self) -> None:
         """Poll /health until 200, backing off; a readable error once this operation has waited
         `health_timeout` seconds in all (so retries of several calls cannot add up beyond it)."""
+        import requests  # imported when used: a plan declares resources and never calls HTTP
         if self._health_deadline is None:
             self._health_deadline = time.monotonic() + self.health_timeout
         deadline = self._health_deadline

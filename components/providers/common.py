@@ -9,12 +9,14 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import requests
 from pulumi.dynamic import CheckFailure
 from pulumi.output import Unknown
+
+if TYPE_CHECKING:
+    import requests
 
 from components.providers.logs import OperationLog, safe_url
 
@@ -106,6 +108,7 @@ def as_int(value: Any) -> int | None:
 def http_call(log: OperationLog, method: str, url: str, *, headers: dict[str, str] | None = None,
               json: dict[str, Any] | None = None, timeout: float = 60) -> requests.Response:
     """One HTTP request, logged, never retried (a repeated POST could create a duplicate)."""
+    import requests  # imported when used: a plan declares resources and never calls HTTP
     started = time.monotonic()
     try:
         response = requests.request(method, url, headers=headers, json=json, timeout=timeout)
@@ -119,6 +122,7 @@ def http_call(log: OperationLog, method: str, url: str, *, headers: dict[str, st
 def wait_until_answers(log: OperationLog, url: str, timeout: float,
                        accept: Callable[[int], bool]) -> None:
     """Poll `url` until its status is accepted; raise a readable TimeoutError after `timeout` s."""
+    import requests  # imported when used: a plan declares resources and never calls HTTP
     deadline = time.monotonic() + timeout
     last = "no answer"
     while True:

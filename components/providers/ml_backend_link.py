@@ -24,12 +24,14 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
-import requests
 from pulumi import Input, ResourceOptions
 from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult
+
+if TYPE_CHECKING:
+    import requests
 
 from components.providers.api import Finder, LabelStudioApi, LabelStudioError
 from components.providers.common import as_int, is_known
@@ -51,7 +53,7 @@ DEFAULT_WAIT = 300.0
 FIRST_WAIT, MAX_WAIT = 1.0, 10.0  # seconds between asking Label Studio again
 _NOT_UP = ("Can't connect to ML backend", "Can't resolve hostname")  # Label Studio's words: nothing saved
 _TAGS = re.compile(r"<[^>]+>")
-Send = Callable[[], tuple[requests.Response | None, Mapping[str, Any] | None]]
+Send = Callable[[], "tuple[requests.Response | None, Mapping[str, Any] | None]"]
 
 
 def _reason(response: requests.Response) -> str:

@@ -17,10 +17,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
-import requests
 from pulumi import Input, ResourceOptions
 from pulumi.dynamic import (
     CheckFailure,
@@ -31,6 +30,9 @@ from pulumi.dynamic import (
     ResourceProvider,
     UpdateResult,
 )
+
+if TYPE_CHECKING:
+    pass
 
 from components.providers.api import MAX_ATTEMPTS, RETRY_STATUSES, LabelStudioApi, LabelStudioError
 from components.providers.common import checkable, connection_failures, is_known
@@ -105,6 +107,7 @@ def _signed_up(api: LabelStudioApi, email: str, password: str) -> dict[str, Any]
     The form POST is not idempotent: after a dropped connection or a 5xx it looks for the user
     (by email) before trying again, like `LabelStudioApi.create` does for API creates.
     """
+    import requests  # imported when used: a plan declares resources and never calls HTTP
     last = ""
     for _ in range(MAX_ATTEMPTS):
         try:
@@ -129,6 +132,7 @@ def _signup(api: LabelStudioApi, email: str, password: str) -> bool:
     """Make the user through the invite link, as a person would; the password is never logged.
 
     True when the form was accepted, False on a 5xx (try again); raises on a refusal."""
+    import requests  # imported when used: a plan declares resources and never calls HTTP
     invite = api.request("GET", "/api/invite")
     if invite.status_code != 200:
         raise api.refusal("hand out an invite link", invite)
