@@ -254,7 +254,7 @@ STORAGE_CASES = [
 
 WEBHOOK_CASES = [
     ("webhooks:\n  - {actions: []}\n", "webhooks[0]: url None is required text"),
-    ("webhooks:\n  - {url: 'ftp://hooks.example.com'}\n", "must be an http(s) URL with a host"),
+    ("webhooks:\n  - {url: 'ftp://hooks.example.com'}\n", "url 'ftp://hooks.example.com': must be an http:// or https:// URL; fix: e.g."),
     ("webhooks:\n  - {url: 'https://user:pw-in-url@hooks.example.com/x'}\n",
      "url 'https://***@hooks.example.com/x': holds credentials, which would sit in plain state"),
     ("webhooks:\n  - {url: 'http://localhost:8000/hook'}\n", "Label Studio's localhost is itself"),

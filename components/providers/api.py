@@ -250,6 +250,13 @@ class LabelStudioApi:
         found: dict[str, Any] = response.json()
         return found
 
+    def delete_object(self, path: str, what: str, id_field: str, pk: int) -> None:
+        """DELETE one object; already gone (404) is done too. Logged as `deleted` or `already_gone`."""
+        response = self.request("DELETE", path)
+        if response.status_code not in (200, 204, 404):
+            raise self.refusal(f"delete {what} {pk}", response)
+        self.log.event("deleted" if response.status_code != 404 else "already_gone", **{id_field: pk})
+
     def report_drift(self, id_field: str, pk: int, fields: Sequence[str]) -> None:
         """Log which managed fields differ in Label Studio from the state (refresh shows them)."""
         if fields:

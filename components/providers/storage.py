@@ -152,10 +152,7 @@ class StorageProvider(ResourceProvider):
         """Removes the storage only: the bucket's objects and the tasks it imported stay."""
         pk = int(id_)
         with _api(props, "delete") as api:
-            response = api.request("DELETE", detail(str(props["kind"]), pk))
-            if response.status_code not in (200, 204, 404):
-                raise api.refusal(f"delete storage {pk}", response)
-            api.log.event("deleted" if response.status_code != 404 else "already_gone", storage_id=pk)
+            api.delete_object(detail(str(props["kind"]), pk), "storage", "storage_id", pk)
 
 
 class Storage(pulumi.dynamic.Resource, module="labelstudio", name="Storage"):

@@ -108,10 +108,7 @@ class WebhookProvider(ResourceProvider):
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         pk = int(id_)
         with _api(props, "delete") as api:
-            response = api.request("DELETE", _detail(pk))
-            if response.status_code not in (200, 204, 404):
-                raise api.refusal(f"delete webhook {pk}", response)
-            api.log.event("deleted" if response.status_code != 404 else "already_gone", webhook_id=pk)
+            api.delete_object(_detail(pk), "webhook", "webhook_id", pk)
 
 
 class Webhook(pulumi.dynamic.Resource, module="labelstudio", name="Webhook"):

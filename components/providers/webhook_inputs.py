@@ -24,7 +24,8 @@ from urllib.parse import urlsplit
 
 from pulumi.dynamic import CheckFailure
 
-from components.providers.common import as_int, checkable, connection_failures, is_known, is_latin1, url_error
+from components.providers.common import as_int, checkable, connection_failures, is_known, is_latin1
+from components.providers.common import url_problem as http_url_problem
 
 ACTIONS = ("PROJECT_CREATED", "PROJECT_UPDATED", "PROJECT_DELETED", "TASKS_CREATED", "TASKS_DELETED",
            "ANNOTATION_CREATED", "ANNOTATIONS_CREATED", "ANNOTATION_UPDATED", "ANNOTATIONS_DELETED",
@@ -53,16 +54,13 @@ def url_problem(url: str) -> str | None:
         return f"url is longer than {URL_LENGTH} characters"
     if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
         return "url holds whitespace or control characters"
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises on a bad port
-    except ValueError as error:
-        return f"url is not a valid URL ({url_error(error)})"
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return "url must be an http(s) URL with a host"
+    problem = http_url_problem(url)
+    if problem:
+        return f"url {problem}"
+    parts = urlsplit(url)
     if "@" in parts.netloc:
         return "url holds credentials, which would sit in plain state; give them as a secret header instead"
-    return _host_problem(parts.hostname)
+    return _host_problem(parts.hostname or "")  # http_url_problem made sure there is one
 
 
 def _host_problem(host: str) -> str | None:
