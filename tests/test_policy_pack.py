@@ -108,8 +108,16 @@ def test_bad_pack_config_is_reported_all_at_once(tmp_path: Path, capsys: pytest.
                      "images-pinned.requireDigest: 'yes' is not a boolean",
                      "web-replicas.minReplica: unknown setting; fix: use one of enforcementLevel, environment, "
                      "minReplicas",
-                     "environment: rules disagree (dev, prod)", "all: only enforcementLevel may be set"):
+                     "environment: rules disagree (dev, prod; left at the default prod: ", "all: only enforcementLevel may be set"):
         assert expected in err
+
+
+def test_one_rule_set_to_dev_splits_the_pack_environment() -> None:
+    """The others keep the default (prod): a file that names dev for one rule only is refused."""
+    found = runner.config_problems({"web-replicas": {"environment": "dev"}})
+    assert len(found) == 1 and found[0].startswith("environment: rules disagree (dev, prod; left at the default prod: ")
+    assert "pod-disruption-budget" in found[0] and "web-replicas" not in found[0].split("prod: ")[1]
+    assert runner.config_problems({"web-replicas": {"environment": "prod"}}) == []  # the same as the default
 
 
 def test_levels_reconcile_like_the_engine() -> None:

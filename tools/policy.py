@@ -35,7 +35,7 @@ from tools.plan import ROOT, Plan, Resource, run
 
 sys.path.insert(0, str(ROOT / "policies"))
 from rules import BY_NAME, RULES
-from rules.base import ENVIRONMENTS, LEVELS, MANDATORY
+from rules.base import DEFAULT_ENVIRONMENT, ENVIRONMENTS, LEVELS, MANDATORY
 from rules.pack import deserialize_keeping_secrets, to_policy
 
 ENGINE_LEVELS = (*LEVELS, "remediate")  # the engine accepts remediate; our rules do not remediate
@@ -103,10 +103,19 @@ def config_problems(config: Any) -> list[str]:
                 problems.append(f"{key}.{prop}: {prop_value!r} is not one of {', '.join(spec['enum'])}")
             if prop == "environment":
                 environments.add(prop_value)
+    left = sorted(r.name for r in RULES if r.production_only and "environment" not in _settings(config.get(r.name)))
+    if environments and left:  # those keep the default: the pack's environment would be split
+        environments.add(DEFAULT_ENVIRONMENT)
     if len(environments) > 1:
-        problems.append(f"environment: rules disagree ({', '.join(sorted(map(str, environments)))}); "
+        unset = f"; left at the default {DEFAULT_ENVIRONMENT}: {', '.join(left)}" if left else ""
+        problems.append(f"environment: rules disagree ({', '.join(sorted(map(str, environments)))}{unset}); "
                         f"fix: give every production-only rule the same one of {', '.join(ENVIRONMENTS)}")
     return problems
+
+
+def _settings(value: Any) -> dict[str, Any]:
+    """A rule's entry in a pack config as its settings (a bare level sets none)."""
+    return value if isinstance(value, dict) else {}
 
 
 def level_of(name: str, config: dict[str, Any]) -> str:
