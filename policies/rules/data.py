@@ -14,6 +14,7 @@ from rules.shapes import (
     EnvVar,
     docker_data_service,
     docker_env,
+    docker_name,
     k8s_data_service,
     k8s_env,
     pod_spec,
@@ -35,7 +36,7 @@ def minio_envs(views: Sequence[View]) -> Iterator[tuple[View, str, dict[str, Env
     """Every MinIO server container with its env (Docker or Kubernetes)."""
     for view in views:
         if view.type == DOCKER_CONTAINER and docker_data_service(view.props) == "minio":
-            yield view, text(get(view.props, "name")) or view.name, docker_env(view.props)
+            yield view, docker_name(view), docker_env(view.props)
         for _pod, container in k8s_pairs(view):
             if k8s_data_service(view, container) == "minio":
                 yield view, text(get(container, "name")) or "?", k8s_env(container)
@@ -148,7 +149,7 @@ def postgres_persistent_storage(view: View, _config: Config) -> Iterator[str]:
         mounts = [m for m in items(get(view.props, "mounts"))
                   if text(get(m, "type")) == "volume" and _covers(text(get(m, "target")) or "", data_dir)]
         if not volumes and not mounts:
-            yield f"postgres container {text(get(view.props, 'name')) or view.name}: {data_dir} is not on a volume"
+            yield f"postgres container {docker_name(view)}: {data_dir} is not on a volume"
         return
     pod = pod_spec(view)
     if pod is None:

@@ -12,6 +12,7 @@ from rules.shapes import (
     K8S_NETWORK_POLICY,
     K8S_SERVICE,
     docker_data_service,
+    docker_name,
     k8s_data_service,
     namespace,
     pod_spec,
@@ -34,7 +35,7 @@ def data_services_not_exposed(view: View, _config: Config) -> Iterator[str]:
         service = docker_data_service(view.props)
         for port in items(get(view.props, "ports")) if service else []:
             where = f"{text(get(port, 'ip')) or '0.0.0.0'}:{text(get(port, 'external')) or '?'}"  # noqa: S104 - Docker's default bind, reported
-            yield f"{service} container {text(get(view.props, 'name')) or view.name} publishes port " \
+            yield f"{service} container {docker_name(view)} publishes port " \
                   f"{text(get(port, 'internal'))} on {where}"
         if service and truthy(get(view.props, "publishAllPorts")):
             yield f"{service} container publishes all its ports"
@@ -61,7 +62,7 @@ def data_services_not_exposed(view: View, _config: Config) -> Iterator[str]:
                   "Kubernetes: drop hostPort and expose through a Service and Ingress.")
 def ports_bound_to_loopback(view: View, _config: Config) -> Iterator[str]:
     if view.type == DOCKER_CONTAINER:
-        name = text(get(view.props, "name")) or view.name
+        name = docker_name(view)
         for port in items(get(view.props, "ports")):
             ip = text(get(port, "ip")) or "0.0.0.0"  # noqa: S104 - Docker's default, the thing we refuse
             if ip not in LOOPBACK:

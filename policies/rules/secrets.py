@@ -16,6 +16,7 @@ from rules.shapes import (
     cname,
     data_env,
     docker_env,
+    docker_name,
     k8s_env,
 )
 from rules.wire import get, is_secret, reveal, text
@@ -54,7 +55,7 @@ ALLOW_OPTION = {"allowNames": {"type": "array", "items": {"type": "string"}, "de
 def no_plain_secret_env(view: View, config: Config) -> Iterator[str]:
     allowed = frozenset(n.upper() for n in config.get("allowNames") or [])
     if view.type == DOCKER_CONTAINER:
-        env, where = docker_env(view.props), f"container {text(get(view.props, 'name')) or view.name}"
+        env, where = docker_env(view.props), f"container {docker_name(view)}"
     elif view.type == K8S_CONFIGMAP:
         env, where = data_env(view, "configMap"), "ConfigMap"
     else:

@@ -61,6 +61,11 @@ def cname(container: Mapping[str, Any]) -> str:
     return text(get(container, "name")) or "?"
 
 
+def docker_name(view: View) -> str:
+    """A Docker container's name, else its Pulumi resource name."""
+    return text(get(view.props, "name")) or view.name
+
+
 def namespace(view: View) -> str:
     return text(get(view.props, "metadata", "namespace")) or "default"
 

@@ -12,6 +12,7 @@ from rules.shapes import (
     DOCKER_IMAGE,
     LONG_RUNNING,
     cname,
+    docker_name,
     main_containers,
     pod_containers,
     pod_spec,
@@ -50,7 +51,7 @@ def run_as_non_root(view: View, _config: Config) -> Iterator[str]:
         if get(view.props, "user") is UNKNOWN:
             return
         if not user or user.split(":")[0] in ("0", "root"):
-            yield f"container {text(get(view.props, 'name')) or view.name} runs as root (user {user or 'unset'})"
+            yield f"container {docker_name(view)} runs as root (user {user or 'unset'})"
         return
     for pod, container in k8s_pairs(view):
         non_root, uid = effective(pod, container, "runAsNonRoot"), effective(pod, container, "runAsUser")
@@ -67,7 +68,7 @@ def run_as_non_root(view: View, _config: Config) -> Iterator[str]:
 def no_privileged(view: View, _config: Config) -> Iterator[str]:
     if view.type == DOCKER_CONTAINER:
         if truthy(get(view.props, "privileged")):
-            yield f"container {text(get(view.props, 'name')) or view.name} runs privileged"
+            yield f"container {docker_name(view)} runs privileged"
         return
     for _pod, container in k8s_pairs(view):
         if truthy(get(container, "securityContext", "privileged")):
@@ -83,7 +84,7 @@ def no_privilege_escalation(view: View, _config: Config) -> Iterator[str]:
     if view.type == DOCKER_CONTAINER:
         opts = [text(o) or "" for o in items(get(view.props, "securityOpts"))]
         if not any(re.fullmatch(r"no-new-privileges(?:[:=]true)?", o) for o in opts):
-            yield f"container {text(get(view.props, 'name')) or view.name} lacks no-new-privileges"
+            yield f"container {docker_name(view)} lacks no-new-privileges"
         return
     for _pod, container in k8s_pairs(view):
         if truthy(get(container, "securityContext", "allowPrivilegeEscalation")) is not False:
@@ -97,7 +98,7 @@ def no_privilege_escalation(view: View, _config: Config) -> Iterator[str]:
                   "only NET_BIND_SERVICE if a port below 1024 is needed.")
 def drop_all_capabilities(view: View, _config: Config) -> Iterator[str]:
     if view.type == DOCKER_CONTAINER:
-        caps, name = get(view.props, "capabilities"), text(get(view.props, "name")) or view.name
+        caps, name = get(view.props, "capabilities"), docker_name(view)
         yield from _capability_problems(f"container {name}", items(get(caps, "drops")), items(get(caps, "adds")))
         return
     for _pod, container in k8s_pairs(view):
@@ -123,7 +124,7 @@ def seccomp_profile(view: View, _config: Config) -> Iterator[str]:
     if view.type == DOCKER_CONTAINER:
         opts = [(text(o) or "").replace("=", ":") for o in items(get(view.props, "securityOpts"))]
         if "seccomp:unconfined" in opts:
-            yield f"container {text(get(view.props, 'name')) or view.name} runs with seccomp unconfined"
+            yield f"container {docker_name(view)} runs with seccomp unconfined"
         return
     for pod, container in k8s_pairs(view):
         kind = text(get(effective(pod, container, "seccompProfile"), "type"))
@@ -139,7 +140,7 @@ def seccomp_profile(view: View, _config: Config) -> Iterator[str]:
 def read_only_root_filesystem(view: View, _config: Config) -> Iterator[str]:
     if view.type == DOCKER_CONTAINER:
         if truthy(get(view.props, "readOnly")) is not True:
-            yield f"container {text(get(view.props, 'name')) or view.name} has a writable root filesystem"
+            yield f"container {docker_name(view)} has a writable root filesystem"
         return
     for _pod, container in k8s_pairs(view):
         if truthy(get(container, "securityContext", "readOnlyRootFilesystem")) is not True:
@@ -155,7 +156,7 @@ def no_host_namespaces(view: View, _config: Config) -> Iterator[str]:
     if view.type == DOCKER_CONTAINER:
         for key in ("networkMode", "pidMode", "ipcMode", "usernsMode"):
             if text(get(view.props, key)) == "host":
-                yield f"container {text(get(view.props, 'name')) or view.name}: {key} is host"
+                yield f"container {docker_name(view)}: {key} is host"
         return
     pod = pod_spec(view)
     for key in ("hostNetwork", "hostPID", "hostIPC"):
@@ -169,7 +170,7 @@ def no_host_namespaces(view: View, _config: Config) -> Iterator[str]:
       remediation="Use named Docker volumes or Kubernetes PersistentVolumeClaims/emptyDirs instead.")
 def no_host_paths(view: View, _config: Config) -> Iterator[str]:
     if view.type == DOCKER_CONTAINER:
-        name = text(get(view.props, "name")) or view.name
+        name = docker_name(view)
         for volume in items(get(view.props, "volumes")):
             if text(get(volume, "hostPath")):
                 yield f"container {name} mounts host path {text(get(volume, 'hostPath'))}"
@@ -195,7 +196,7 @@ def resource_limits(view: View, _config: Config) -> Iterator[str]:
     if view.type == DOCKER_CONTAINER:
         memory = get(view.props, "memory")
         if memory is not UNKNOWN and not (isinstance(memory, int | float) and memory > 0):
-            yield f"container {text(get(view.props, 'name')) or view.name} has no memory limit"
+            yield f"container {docker_name(view)} has no memory limit"
         return
     for _pod, container in k8s_pairs(view):
         missing = [f"{kind}.{res}" for kind in ("requests", "limits") for res in ("cpu", "memory")
@@ -224,7 +225,7 @@ def probes(view: View, _config: Config) -> Iterator[str]:
     if view.type == DOCKER_CONTAINER:
         tests = [text(t) for t in items(get(view.props, "healthcheck", "tests"))]
         if is_docker_service(view.props) and (not tests or tests[0] == "NONE"):
-            yield f"container {text(get(view.props, 'name')) or view.name} has no healthcheck"
+            yield f"container {docker_name(view)} has no healthcheck"
         return
     pod = pod_spec(view)
     if pod is None or view.type not in LONG_RUNNING:
