@@ -125,31 +125,11 @@ def bench_calls(url: str, token: str) -> None:
     props = {"api_url": url, "api_token": token, "title": "Bench calls", "label_config": CONFIG,
              "description": "", "quality": {"maximum_annotations": 2}, "health_timeout_seconds": 60}
     print("HTTP calls per operation (from the provider's JSON log lines)")
-    created, calls = calls_of(lambda: project.create(props))
-    print(f"  project create   : {len(calls)}  {calls}")
-    state = created.outs
-    diff, calls = calls_of(lambda: project.diff(created.id, state, props))
-    print(f"  project no-op diff: {len(calls)}  changes={diff.changes}  (target 0)")
-    _, calls = calls_of(lambda: project.read(created.id, state))
-    print(f"  project read     : {len(calls)}  {calls}  (target <= 1 GET)")
-    news = {**props, "description": "updated"}
-    _, calls = calls_of(lambda: project.update(created.id, state, news))
-    print(f"  project update   : {len(calls)}  {calls}")
-    _, calls = calls_of(lambda: project.delete(created.id, news))
-    print(f"  project delete   : {len(calls)}  {calls}")
+    _operation_calls("project", project, props, {**props, "description": "updated"})
 
     uprops = {"api_url": url, "api_token": token, "email": f"bench.{secrets.token_hex(3)}@example.com",
               "password": secrets.token_urlsafe(12), "first_name": "Bench", "health_timeout_seconds": 60}
-    made, calls = calls_of(lambda: user.create(uprops))
-    print(f"  user create (password, invite signup): {len(calls)}  {calls}")
-    diff, calls = calls_of(lambda: user.diff(made.id, made.outs, uprops))
-    print(f"  user no-op diff  : {len(calls)}  changes={diff.changes}  (target 0)")
-    _, calls = calls_of(lambda: user.read(made.id, made.outs))
-    print(f"  user read        : {len(calls)}  {calls}  (target <= 1 GET)")
-    _, calls = calls_of(lambda: user.update(made.id, made.outs, {**uprops, "first_name": "Benched"}))
-    print(f"  user update      : {len(calls)}  {calls}")
-    _, calls = calls_of(lambda: user.delete(made.id, uprops))
-    print(f"  user delete      : {len(calls)}  {calls}")
+    _operation_calls("user (password, invite signup)", user, uprops, {**uprops, "first_name": "Benched"})
 
 
 def bench_link_calls(url: str, token: str, s3: Any) -> None:
@@ -175,15 +155,18 @@ def bench_link_calls(url: str, token: str, s3: Any) -> None:
 
 
 def _operation_calls(name: str, provider: Any, props: dict[str, Any], news: dict[str, Any]) -> None:
+    """Create, no-op diff, read, update and delete one resource, printing the HTTP calls of each."""
+    started = time.perf_counter()
     created, calls = calls_of(lambda: provider.create(props))
-    print(f"  {name + ' create':19}: {len(calls)}  {calls}")
+    print(f"  {name + ' create':19}: {len(calls)}  {calls}  ({1000 * (time.perf_counter() - started):.0f} ms)")
     diff, calls = calls_of(lambda: provider.diff(created.id, created.outs, props))
     print(f"  {name + ' no-op diff':19}: {len(calls)}  changes={diff.changes}  (target 0)")
     _, calls = calls_of(lambda: provider.read(created.id, created.outs))
     print(f"  {name + ' read':19}: {len(calls)}  {calls}  (target <= 1 GET)")
     _, calls = calls_of(lambda: provider.update(created.id, created.outs, news))
     print(f"  {name + ' update':19}: {len(calls)}  {calls}")
-    _, calls = calls_of(lambda: provider.delete(created.id, news))
+    # the state after an update: its outputs (an ML link's own webhook id among them) with the new inputs
+    _, calls = calls_of(lambda: provider.delete(created.id, {**created.outs, **news}))
     print(f"  {name + ' delete':19}: {len(calls)}  {calls}")
 
 
@@ -196,20 +179,8 @@ def bench_ml_link_calls(url: str, token: str, ml_url: str) -> None:
              "description": "", "is_interactive": False, "basic_auth_user": "",
              "basic_auth_pass": "",  # nosec B105 - no basic auth: the empty password means none
              "health_timeout_seconds": 60, "backend_wait_seconds": 60}
-    started = time.perf_counter()
-    created, calls = calls_of(lambda: link.create(props))
-    print(f"  ML link create   : {len(calls)}  {calls}  ({1000 * (time.perf_counter() - started):.0f} ms: "
-          "Label Studio checks the backend's /health and /setup first)")
-    state = created.outs
-    diff, calls = calls_of(lambda: link.diff(created.id, state, props))
-    print(f"  ML link no-op diff: {len(calls)}  changes={diff.changes}  (target 0)")
-    _, calls = calls_of(lambda: link.read(created.id, state))
-    print(f"  ML link read     : {len(calls)}  {calls}  (target <= 1 GET)")
-    news = {**props, "title": "Bench model v2"}
-    _, calls = calls_of(lambda: link.update(created.id, state, news))
-    print(f"  ML link update   : {len(calls)}  {calls}")
-    _, calls = calls_of(lambda: link.delete(created.id, {**state, **news}))
-    print(f"  ML link delete (and its webhook): {len(calls)}  {calls}")
+    # its create waits while Label Studio checks the backend's /health and /setup; delete removes its webhook
+    _operation_calls("ML link", link, props, {**props, "title": "Bench model v2"})
     with contextlib.redirect_stderr(io.StringIO()):
         project.delete(made.id, {"api_url": url, "api_token": token})
 
